@@ -1,0 +1,1 @@
+"""The broadcaster-facing REST API (FastAPI)."""

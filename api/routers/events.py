@@ -1,0 +1,121 @@
+"""Events, their feeds and assets, and file ingest into them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, status
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import SessionDep, SessionFactoryDep, SettingsDep, StoreDep
+from api.problems import problem
+from api.schemas import (
+    EventCreate,
+    EventOut,
+    EventSummary,
+    IngestIn,
+    IngestResultOut,
+    Page,
+    event_out,
+    event_summary,
+)
+from catalog import services
+from infra.errors import BadRequest
+from ingest.files import FeedFile, ingest_files
+
+router = APIRouter(prefix="/v1/events", tags=["events"])
+
+
+@router.get("", response_model=Page[EventSummary])
+def list_events(
+    session: SessionDep,
+    limit: int = Query(50, ge=1, le=200),
+    offset: int = Query(0, ge=0),
+) -> Page[EventSummary]:
+    """Events, newest first."""
+    events, total = services.list_events(session=session, limit=limit, offset=offset)
+    return Page(
+        items=[event_summary(e) for e in events],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.post("", response_model=EventOut, status_code=status.HTTP_201_CREATED)
+def create_event(body: EventCreate, session: SessionDep, settings: SettingsDep) -> EventOut:
+    """Create an event."""
+    event = services.create_event(
+        body.name,
+        session=session,
+        sport=body.sport,
+        venue=body.venue,
+        clock_origin=body.clock_origin,
+    )
+    return event_out(settings, services.get_event(event.id, session=session, detail=True))
+
+
+@router.get("/{event_id}", response_model=EventOut)
+def get_event(event_id: str, session: SessionDep, settings: SettingsDep) -> EventOut:
+    """One event with its feeds, their assets and renditions."""
+    return event_out(settings, services.get_event(event_id, session=session, detail=True))
+
+
+@router.post(
+    "/{event_id}/ingest",
+    response_model=list[IngestResultOut],
+    status_code=status.HTTP_201_CREATED,
+    responses={422: {"description": "One or more files could not be ingested"}},
+)
+async def ingest(
+    event_id: str,
+    body: IngestIn,
+    session: SessionDep,
+    sessions: SessionFactoryDep,
+    settings: SettingsDep,
+    store: StoreDep,
+) -> Any:
+    # Ingest commits per file (a failed file still records its failed job), so it gets the
+    # session factory; the request's session only checks the event.
+    """Ingest files from the server's ingest folder, one per feed, and enqueue their ladders."""
+    services.get_event(event_id, session=session)
+    root = settings.media.ingest_root
+    if root is None:
+        raise BadRequest("ingest by path is disabled: set VANTAGE_MEDIA__INGEST_ROOT")
+    root = root.resolve()
+    files = []
+    for item in body.feeds:
+        path = (root / item.path).resolve()
+        if not path.is_relative_to(root):
+            raise BadRequest(f"{item.path}: outside the ingest folder")
+        files.append(FeedFile(feed=item.feed, path=path, offset_s=item.offset_s))
+    outcomes = await run_in_threadpool(
+        ingest_files,
+        event_id,
+        files,
+        settings=settings,
+        sessions=sessions,
+        store=store,
+    )
+    results = [
+        IngestResultOut(
+            feed=o.feed,
+            job_id=o.job_id,
+            asset_id=o.asset_id,
+            ladder_job_id=o.ladder_job_id,
+            clock_start_s=o.clock_start_s,
+            clock_source=o.clock_source,
+            error=o.error,
+        )
+        for o in outcomes
+    ]
+    failed = [r for r in results if r.error]
+    if failed:
+        detail = "; ".join(f"{r.feed}: {r.error}" for r in failed)
+        return problem(
+            422,
+            detail,
+            "Ingest failed",
+            results=[r.model_dump() for r in results],
+        )
+    return results

@@ -1,0 +1,253 @@
+"""Response and request bodies. The CLI prints the same shapes with ``--json``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from catalog.models import Asset, Event, Feed, Job, Rendition
+from infra.settings import Settings
+
+T = TypeVar("T")
+
+
+class RenditionOut(BaseModel):
+    name: str
+    width: int
+    height: int
+    video_kbps: int
+    audio_kbps: int | None
+    codecs: str
+    playlist_key: str
+    playlist_url: str
+    segment_count: int
+    size_bytes: int
+
+
+class AssetOut(BaseModel):
+    id: str
+    event_id: str
+    feed_id: str
+    feed: str | None = None
+    status: str
+    filename: str
+    original_key: str
+    sha256: str
+    size_bytes: int
+    duration_s: float
+    video_codec: str | None
+    audio_codec: str | None
+    width: int | None
+    height: int | None
+    frame_rate: str | None
+    clock_start_s: float
+    clock_end_s: float
+    clock_source: str
+    timecode: str | None
+    recorded_at: datetime | None
+    error: str | None
+    master_playlist_key: str | None
+    playlist_url: str | None
+    poster_url: str | None
+    download_url: str
+    renditions: list[RenditionOut]
+    created_at: datetime
+
+
+class FeedOut(BaseModel):
+    id: str
+    name: str
+    position: str | None
+    angle_deg: float | None
+    assets: list[AssetOut] = Field(default_factory=list)
+
+
+class EventSummary(BaseModel):
+    id: str
+    name: str
+    sport: str | None
+    venue: str | None
+    clock_origin: datetime | None
+    created_at: datetime
+
+
+class EventOut(EventSummary):
+    feeds: list[FeedOut]
+
+
+class EventCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    sport: str | None = Field(default=None, max_length=100)
+    venue: str | None = Field(default=None, max_length=200)
+    clock_origin: datetime | None = None
+
+
+class IngestFeedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    feed: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]*$")
+    path: str = Field(min_length=1, max_length=1024)
+    """A path relative to the server's ingest folder (``VANTAGE_MEDIA__INGEST_ROOT``)."""
+    offset_s: float | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        parts = PurePosixPath(value).parts
+        if value.startswith("/") or ".." in parts or "\\" in value:
+            raise ValueError("must be a relative path inside the ingest folder")
+        return value
+
+
+class IngestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    feeds: list[IngestFeedIn] = Field(min_length=1, max_length=64)
+
+
+class IngestResultOut(BaseModel):
+    feed: str
+    job_id: str
+    asset_id: str | None
+    ladder_job_id: str | None
+    clock_start_s: float | None
+    clock_source: str | None
+    error: str | None
+
+
+class JobOut(BaseModel):
+    id: str
+    kind: str
+    status: str
+    progress: float
+    event_id: str | None
+    feed_id: str | None
+    asset_id: str | None
+    subject: str | None
+    error: str | None
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class DownloadOut(BaseModel):
+    url: str
+    expires_in_s: int
+    sha256: str
+    size_bytes: int
+
+
+# -- builders ------------------------------------------------------------------------------------
+
+
+def asset_links(settings: Settings, asset_id: str) -> tuple[str, str]:
+    base = settings.api.public_url.rstrip("/") + f"/v1/assets/{asset_id}"
+    return base + "/hls/master.m3u8", base + "/download"
+
+
+def rendition_out(settings: Settings, asset_id: str, rendition: Rendition) -> RenditionOut:
+    base = settings.api.public_url.rstrip("/") + f"/v1/assets/{asset_id}/hls/"
+    return RenditionOut(
+        name=rendition.name,
+        width=rendition.width,
+        height=rendition.height,
+        video_kbps=rendition.video_kbps,
+        audio_kbps=rendition.audio_kbps,
+        codecs=rendition.codecs,
+        playlist_key=rendition.playlist_key,
+        playlist_url=base + f"{rendition.name}/index.m3u8",
+        segment_count=rendition.segment_count,
+        size_bytes=rendition.size_bytes,
+    )
+
+
+def asset_out(settings: Settings, asset: Asset, feed_name: str | None = None) -> AssetOut:
+    playlist, download = asset_links(settings, asset.id)
+    base = settings.api.public_url.rstrip("/") + f"/v1/assets/{asset.id}"
+    return AssetOut(
+        id=asset.id,
+        event_id=asset.event_id,
+        feed_id=asset.feed_id,
+        feed=feed_name,
+        status=asset.status.value,
+        filename=asset.filename,
+        original_key=asset.original_key,
+        sha256=asset.sha256,
+        size_bytes=asset.size_bytes,
+        duration_s=asset.duration_s,
+        video_codec=asset.video_codec,
+        audio_codec=asset.audio_codec,
+        width=asset.width,
+        height=asset.height,
+        frame_rate=asset.frame_rate,
+        clock_start_s=asset.clock_start_s,
+        clock_end_s=round(asset.clock_start_s + asset.duration_s, 6),
+        clock_source=asset.clock_source,
+        timecode=asset.timecode,
+        recorded_at=asset.recorded_at,
+        error=asset.error,
+        master_playlist_key=asset.master_playlist_key,
+        playlist_url=playlist if asset.master_playlist_key else None,
+        poster_url=base + "/poster.jpg" if asset.poster_key else None,
+        download_url=download,
+        renditions=[rendition_out(settings, asset.id, r) for r in asset.renditions],
+        created_at=asset.created_at,
+    )
+
+
+def event_summary(event: Event) -> EventSummary:
+    return EventSummary(
+        id=event.id,
+        name=event.name,
+        sport=event.sport,
+        venue=event.venue,
+        clock_origin=event.clock_origin,
+        created_at=event.created_at,
+    )
+
+
+def feed_out(settings: Settings, feed: Feed) -> FeedOut:
+    return FeedOut(
+        id=feed.id,
+        name=feed.name,
+        position=feed.position,
+        angle_deg=feed.angle_deg,
+        assets=[asset_out(settings, a, feed.name) for a in feed.assets],
+    )
+
+
+def event_out(settings: Settings, event: Event) -> EventOut:
+    return EventOut(
+        **event_summary(event).model_dump(), feeds=[feed_out(settings, f) for f in event.feeds]
+    )
+
+
+def job_out(job: Job) -> JobOut:
+    return JobOut(
+        id=job.id,
+        kind=job.kind.value,
+        status=job.status.value,
+        progress=round(job.progress, 4),
+        event_id=job.event_id,
+        feed_id=job.feed_id,
+        asset_id=job.asset_id,
+        subject=job.subject,
+        error=job.error,
+        attempts=job.attempts,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )

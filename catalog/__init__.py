@@ -1,0 +1,1 @@
+"""The shared domain: events, feeds, assets, segments, renditions, jobs, and their services."""

@@ -1,0 +1,30 @@
+"""Where things live in the bucket. Keys are deterministic, so re-running work overwrites, never
+duplicates."""
+
+from __future__ import annotations
+
+import re
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(name: str) -> str:
+    """A file name reduced to characters that are safe in keys and URLs."""
+    cleaned = _UNSAFE.sub("_", name).strip("._") or "media"
+    return cleaned[:120]
+
+
+def asset_prefix(event_id: str, feed_id: str, asset_id: str) -> str:
+    return f"events/{event_id}/feeds/{feed_id}/assets/{asset_id}/"
+
+
+def original_key(event_id: str, feed_id: str, asset_id: str, filename: str) -> str:
+    return asset_prefix(event_id, feed_id, asset_id) + "original/" + safe_name(filename)
+
+
+def hls_prefix(event_id: str, feed_id: str, asset_id: str) -> str:
+    return asset_prefix(event_id, feed_id, asset_id) + "hls/"
+
+
+def poster_key(event_id: str, feed_id: str, asset_id: str) -> str:
+    return asset_prefix(event_id, feed_id, asset_id) + "poster.jpg"

@@ -1,0 +1,234 @@
+"""Catalog tables. Ids are UUID strings: safe to hand to broadcasters, never enumerable."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class AssetStatus(enum.StrEnum):
+    INGESTING = "ingesting"
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class JobKind(enum.StrEnum):
+    INGEST = "ingest"
+    LADDER = "ladder"
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+
+def _enum(kind: type[enum.StrEnum], name: str) -> Enum:
+    return Enum(
+        kind,
+        name=name,
+        native_enum=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Event(Base):
+    """A sporting event (a match, a heat, a session) with its own clock."""
+
+    __tablename__ = "events"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    sport: Mapped[str | None] = mapped_column(String(100))
+    venue: Mapped[str | None] = mapped_column(String(200))
+    clock_origin: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Wall-clock instant of event-clock zero, for feeds placed by creation time."""
+    timecode_origin: Mapped[float | None] = mapped_column(Float)
+    """Time-of-day timecode (seconds) of event-clock zero, for feeds placed by timecode."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    feeds: Mapped[list[Feed]] = relationship(
+        back_populates="event", lazy="raise", order_by="Feed.name"
+    )
+
+
+class Feed(Base):
+    """A camera at the venue."""
+
+    __tablename__ = "feeds"
+    __table_args__ = (UniqueConstraint("event_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    position: Mapped[str | None] = mapped_column(String(200))
+    """Where the camera stands, in the venue's words (e.g. "north stand, halfway line")."""
+    angle_deg: Mapped[float | None] = mapped_column(Float)
+    """Bearing of the camera around the field of play, 0-360, for angular ordering."""
+    source: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    event: Mapped[Event] = relationship(back_populates="feeds", lazy="raise")
+    assets: Mapped[list[Asset]] = relationship(
+        back_populates="feed", lazy="raise", order_by="Asset.created_at"
+    )
+
+
+class Asset(Base):
+    """A recording of a feed, stored as its original plus renditions."""
+
+    __tablename__ = "assets"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    feed_id: Mapped[str] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    status: Mapped[AssetStatus] = mapped_column(
+        _enum(AssetStatus, "asset_status"), default=AssetStatus.INGESTING
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    original_key: Mapped[str] = mapped_column(String(1024))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    duration_s: Mapped[float] = mapped_column(Float)
+    container: Mapped[str | None] = mapped_column(String(100))
+    video_codec: Mapped[str | None] = mapped_column(String(50))
+    audio_codec: Mapped[str | None] = mapped_column(String(50))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    frame_rate: Mapped[str | None] = mapped_column(String(20))
+    """Exact frame rate as a fraction, e.g. ``30000/1001``."""
+    clock_start_s: Mapped[float] = mapped_column(Float, default=0.0)
+    """Where the recording starts on the event clock, in seconds."""
+    clock_source: Mapped[str] = mapped_column(String(20), default="none")
+    """What placed it there: ``timecode``, ``creation_time``, ``offset`` or ``none``."""
+    timecode: Mapped[str | None] = mapped_column(String(20))
+    recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    poster_key: Mapped[str | None] = mapped_column(String(1024))
+    master_playlist_key: Mapped[str | None] = mapped_column(String(1024))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    feed: Mapped[Feed] = relationship(back_populates="assets", lazy="raise")
+    renditions: Mapped[list[Rendition]] = relationship(
+        back_populates="asset",
+        lazy="raise",
+        order_by="Rendition.height.desc()",
+        cascade="all, delete-orphan",
+    )
+    segments: Mapped[list[Segment]] = relationship(
+        back_populates="asset", lazy="raise", order_by="Segment.sequence"
+    )
+
+
+class Segment(Base):
+    """A stored piece of a feed's recording, placed on the event clock.
+
+    A file ingest stores one segment (the whole file); live ingest stores one per GOP-aligned cut.
+    """
+
+    __tablename__ = "segments"
+    __table_args__ = (UniqueConstraint("asset_id", "sequence"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
+    feed_id: Mapped[str] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(1024))
+    clock_start_s: Mapped[float] = mapped_column(Float)
+    duration_s: Mapped[float] = mapped_column(Float)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    asset: Mapped[Asset] = relationship(back_populates="segments", lazy="raise")
+
+
+class Rendition(Base):
+    """One rung of an asset's ABR ladder, packaged as an HLS media playlist and its segments."""
+
+    __tablename__ = "renditions"
+    __table_args__ = (UniqueConstraint("asset_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(20))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    video_kbps: Mapped[int] = mapped_column(Integer)
+    audio_kbps: Mapped[int | None] = mapped_column(Integer)
+    codecs: Mapped[str] = mapped_column(String(100))
+    playlist_key: Mapped[str] = mapped_column(String(1024))
+    segment_count: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    asset: Mapped[Asset] = relationship(back_populates="renditions", lazy="raise")
+
+
+class Job(Base):
+    """A unit of background work with its state, progress and, when it failed, the reason."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    kind: Mapped[JobKind] = mapped_column(_enum(JobKind, "job_kind"))
+    status: Mapped[JobStatus] = mapped_column(
+        _enum(JobStatus, "job_status"), default=JobStatus.QUEUED, index=True
+    )
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    event_id: Mapped[str | None] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), index=True
+    )
+    feed_id: Mapped[str | None] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
+    asset_id: Mapped[str | None] = mapped_column(
+        ForeignKey("assets.id", ondelete="SET NULL"), index=True
+    )
+    subject: Mapped[str | None] = mapped_column(Text)
+    """What the job works on, in words (a file name, a feed name), for jobs that failed early."""
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

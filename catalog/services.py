@@ -1,0 +1,249 @@
+"""Catalog services. Each takes the session as a keyword-only argument and never commits: the
+caller's unit of work does."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from catalog.models import (
+    Asset,
+    AssetStatus,
+    Event,
+    Feed,
+    Job,
+    JobKind,
+    JobStatus,
+    Rendition,
+    Segment,
+    utcnow,
+)
+from infra.errors import Conflict, NotFound
+
+# -- events --------------------------------------------------------------------------------------
+
+
+def list_events(
+    *, session: Session, limit: int = 100, offset: int = 0
+) -> tuple[Sequence[Event], int]:
+    """Events, newest first, and how many there are in all."""
+    query = select(Event).order_by(Event.created_at.desc(), Event.id).limit(limit).offset(offset)
+    total = session.scalar(select(func.count()).select_from(Event)) or 0
+    return session.scalars(query).all(), total
+
+
+def get_event(event_id: str, *, session: Session, detail: bool = False) -> Event:
+    """One event by id; with ``detail`` its feeds, assets and renditions are loaded too."""
+    query = select(Event).where(Event.id == event_id)
+    if detail:
+        query = query.options(
+            selectinload(Event.feeds).selectinload(Feed.assets).selectinload(Asset.renditions)
+        )
+    event = session.scalar(query)
+    if event is None:
+        raise NotFound(f"no event with id {event_id}")
+    return event
+
+
+def get_event_by_name(name: str, *, session: Session, detail: bool = False) -> Event:
+    """One event by its name."""
+    event_id = session.scalar(select(Event.id).where(Event.name == name))
+    if event_id is None:
+        raise NotFound(f"no event named {name!r}")
+    return get_event(event_id, session=session, detail=detail)
+
+
+def create_event(
+    name: str,
+    *,
+    session: Session,
+    sport: str | None = None,
+    venue: str | None = None,
+    clock_origin: datetime | None = None,
+) -> Event:
+    """Create an event; its name must be new."""
+    if session.scalar(select(Event.id).where(Event.name == name)) is not None:
+        raise Conflict(f"an event named {name!r} already exists")
+    event = Event(name=name, sport=sport, venue=venue, clock_origin=clock_origin)
+    session.add(event)
+    session.flush()
+    return event
+
+
+# -- feeds ---------------------------------------------------------------------------------------
+
+
+def get_feed(feed_id: str, *, session: Session) -> Feed:
+    feed = session.get(Feed, feed_id)
+    if feed is None:
+        raise NotFound(f"no feed with id {feed_id}")
+    return feed
+
+
+def get_or_create_feed(
+    event: Event, name: str, *, session: Session, source: str | None = None
+) -> Feed:
+    """The event's feed called ``name``, created on first use."""
+    feed = session.scalar(select(Feed).where(Feed.event_id == event.id, Feed.name == name))
+    if feed is None:
+        feed = Feed(event_id=event.id, name=name, source=source)
+        session.add(feed)
+        session.flush()
+    return feed
+
+
+# -- assets --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssetFilter:
+    event_id: str | None = None
+    feed_id: str | None = None
+    status: AssetStatus | None = None
+
+
+def list_assets(
+    filters: AssetFilter, *, session: Session, limit: int = 100, offset: int = 0
+) -> tuple[Sequence[Asset], int]:
+    """Assets matching ``filters`` (newest first) and how many match in all."""
+    query = select(Asset)
+    if filters.event_id:
+        query = query.where(Asset.event_id == filters.event_id)
+    if filters.feed_id:
+        query = query.where(Asset.feed_id == filters.feed_id)
+    if filters.status:
+        query = query.where(Asset.status == filters.status)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = (
+        query.options(selectinload(Asset.renditions), selectinload(Asset.feed))
+        .order_by(Asset.created_at.desc(), Asset.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return session.scalars(page).all(), total
+
+
+def get_asset(asset_id: str, *, session: Session) -> Asset:
+    """One asset with its feed and renditions."""
+    query = (
+        select(Asset)
+        .where(Asset.id == asset_id)
+        .options(selectinload(Asset.renditions), selectinload(Asset.feed))
+    )
+    asset = session.scalar(query)
+    if asset is None:
+        raise NotFound(f"no asset with id {asset_id}")
+    return asset
+
+
+def add_segment(asset: Asset, segment: Segment, *, session: Session) -> Segment:
+    segment.asset_id = asset.id
+    segment.feed_id = asset.feed_id
+    session.add(segment)
+    session.flush()
+    return segment
+
+
+def replace_renditions(asset: Asset, renditions: list[Rendition], *, session: Session) -> None:
+    """Make ``renditions`` the asset's whole ladder: rows are matched by name, so a re-run
+    updates them in place and one set of rows remains."""
+    existing = {
+        r.name: r for r in session.scalars(select(Rendition).where(Rendition.asset_id == asset.id))
+    }
+    wanted = {r.name for r in renditions}
+    for name, old in existing.items():
+        if name not in wanted:
+            session.delete(old)
+    for rendition in renditions:
+        row = existing.get(rendition.name)
+        if row is None:
+            rendition.asset_id = asset.id
+            session.add(rendition)
+            continue
+        for column in (
+            "width",
+            "height",
+            "video_kbps",
+            "audio_kbps",
+            "codecs",
+            "playlist_key",
+            "segment_count",
+            "size_bytes",
+        ):
+            setattr(row, column, getattr(rendition, column))
+    session.flush()
+
+
+# -- jobs ----------------------------------------------------------------------------------------
+
+
+def create_job(
+    kind: JobKind,
+    *,
+    session: Session,
+    event_id: str | None = None,
+    feed_id: str | None = None,
+    asset_id: str | None = None,
+    subject: str | None = None,
+) -> Job:
+    job = Job(kind=kind, event_id=event_id, feed_id=feed_id, asset_id=asset_id, subject=subject)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def get_job(job_id: str, *, session: Session) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"no job with id {job_id}")
+    return job
+
+
+def list_jobs(
+    *, session: Session, event_id: str | None = None, asset_ids: Sequence[str] | None = None
+) -> Sequence[Job]:
+    query = select(Job).order_by(Job.created_at)
+    if event_id:
+        query = query.where(Job.event_id == event_id)
+    if asset_ids is not None:
+        query = query.where(Job.asset_id.in_(asset_ids))
+    return session.scalars(query).all()
+
+
+def claim_job(job_id: str, *, session: Session) -> bool:
+    """Compare-and-set a job to running. False when it already finished successfully (a
+    redelivered task) or does not exist; a failed or interrupted job may be claimed again."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status != JobStatus.SUCCEEDED)
+        .values(
+            status=JobStatus.RUNNING,
+            attempts=Job.attempts + 1,
+            started_at=utcnow(),
+            progress=0.0,
+            error=None,
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def set_job_progress(job_id: str, progress: float, *, session: Session) -> None:
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+        .values(progress=max(0.0, min(progress, 1.0)))
+    )
+
+
+def finish_job(job: Job, *, session: Session, error: str | None = None) -> None:
+    """Mark ``job`` succeeded, or failed with ``error`` as its reason."""
+    job.status = JobStatus.FAILED if error else JobStatus.SUCCEEDED
+    job.error = error
+    job.finished_at = utcnow()
+    if not error:
+        job.progress = 1.0
+    session.flush()

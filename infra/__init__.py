@@ -1,0 +1,1 @@
+"""Foundations and operator tools: settings, database, object store, queue, stack, CLI."""

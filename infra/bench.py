@@ -1,0 +1,147 @@
+"""Benchmarks, always as ratios measured side by side in one run on the same input."""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from transcode.ffmpeg import find_ffmpeg
+from transcode.ladder import LadderOptions, ladder_args, plan_ladder, transcode_ladder
+from transcode.probe import probe
+from transcode.synthetic import SyntheticCamera, render_camera
+
+
+@dataclass(frozen=True)
+class Timing:
+    wall_s: float
+    cpu_s: float
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _self_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(action: Callable[[], object]) -> Timing:
+    wall, cpu = time.perf_counter(), _children_cpu() + _self_cpu()
+    action()
+    return Timing(time.perf_counter() - wall, _children_cpu() + _self_cpu() - cpu)
+
+
+def bench_source(ffmpeg: str, folder: Path, seconds: float = 10.0) -> Path:
+    """A 1080p50 source with audio, rendered once per folder."""
+    out = folder / f"bench-1080p50-{seconds:g}s.mp4"
+    if not out.exists():
+        camera = SyntheticCamera(
+            name="bench",
+            index=0,
+            duration_s=seconds,
+            width=1920,
+            height=1080,
+            frame_rate=Fraction(50),
+            preset="veryfast",
+            bitrate_kbps=12000,
+        )
+        render_camera(ffmpeg, camera, out)
+    return out
+
+
+def ladder_benchmark(
+    source: Path,
+    *,
+    ffmpeg: str | None = None,
+    options: LadderOptions | None = None,
+    repeat: int = 1,
+    task: Callable[[], object] | None = None,
+) -> dict[str, Any]:
+    """Our ladder against the plain ffmpeg command and against one ffmpeg process per rung."""
+    binary = ffmpeg or find_ffmpeg()
+    opts = options or LadderOptions()
+    info = probe(source)
+    assert info.video is not None
+    width, height = info.video.display_size
+    rungs = plan_ladder(width, height, info.video.frame_rate, opts.heights)
+    runs: dict[str, list[Timing]] = {"plain": [], "ours": [], "per_rung": []}
+    if task:
+        runs["task"] = []
+    with tempfile.TemporaryDirectory(prefix="vantage-bench-") as scratch:
+        root = Path(scratch)
+
+        def plain() -> None:
+            out = root / "plain"
+            argv = ladder_args(
+                source,
+                out,
+                rungs,
+                info.video.frame_rate,  # type: ignore[union-attr]
+                has_audio=info.audio is not None,
+                options=opts,
+            )
+            subprocess.run([binary, *argv], check=True)
+
+        def ours() -> None:
+            transcode_ladder(
+                binary, source, probe(source), root / "ours", opts, on_progress=lambda _f: None
+            )
+
+        def per_rung() -> None:
+            for rung in rungs:
+                out = root / "naive" / rung.name
+                out.mkdir(parents=True, exist_ok=True)
+                argv = ladder_args(
+                    source,
+                    out,
+                    [rung],
+                    info.video.frame_rate,  # type: ignore[union-attr]
+                    has_audio=info.audio is not None,
+                    options=opts,
+                )
+                subprocess.run([binary, *argv], check=True)
+
+        for _ in range(repeat):
+            runs["plain"].append(timed(plain))
+            runs["ours"].append(timed(ours))
+            runs["per_rung"].append(timed(per_rung))
+            if task:
+                runs["task"].append(timed(task))
+
+    def median(name: str, field: str) -> float:
+        return float(statistics.median(getattr(t, field) for t in runs[name]))
+
+    result: dict[str, Any] = {
+        "source": {
+            "path": source.name,
+            "size": f"{width}x{height}",
+            "frame_rate": str(info.video.frame_rate),
+            "duration_s": info.duration_s,
+        },
+        "rungs": [r.name for r in rungs],
+        "preset": opts.preset,
+        "repeat": repeat,
+        "wall_s": {name: round(median(name, "wall_s"), 3) for name in runs},
+        "cpu_s": {name: round(median(name, "cpu_s"), 3) for name in runs},
+    }
+    plain_wall, ours_wall = median("plain", "wall_s"), median("ours", "wall_s")
+    result["overhead_vs_plain_ffmpeg"] = round(ours_wall / plain_wall - 1, 4)
+    result["speedup_vs_process_per_rung"] = round(median("per_rung", "wall_s") / ours_wall, 3)
+    result["cpu_ratio_process_per_rung_vs_ours"] = round(
+        median("per_rung", "cpu_s") / median("ours", "cpu_s"), 3
+    )
+    if task:
+        result["task_overhead_vs_plain_ffmpeg"] = round(
+            median("task", "wall_s") / plain_wall - 1, 4
+        )
+    return result

@@ -1,0 +1,1 @@
+"""The ``vantage`` command for operators."""

@@ -1,0 +1,42 @@
+"""``vantage bench``: benchmarks that print JSON."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from infra.bench import bench_source, ladder_benchmark
+from infra.cli.common import friendly, print_json, settings
+from transcode.ffmpeg import find_ffmpeg
+from transcode.ladder import LadderOptions
+
+app = typer.Typer(no_args_is_help=True, help="Benchmarks, printed as JSON.")
+
+
+@app.command("ladder")
+@friendly
+def ladder(
+    seconds: Annotated[float, typer.Option(min=1)] = 10.0,
+    repeat: Annotated[int, typer.Option(min=1)] = 1,
+    with_task: Annotated[
+        bool, typer.Option("--task/--no-task", help="Also time the whole job (S3 + catalog).")
+    ] = False,
+) -> None:
+    """Single-decode ladder vs the plain ffmpeg command vs one ffmpeg process per rung."""
+    config = settings()
+    ffmpeg = find_ffmpeg(config.media.ffmpeg)
+    folder = config.home / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    source = bench_source(ffmpeg, folder, seconds)
+    options = LadderOptions(
+        preset=config.media.x264_preset,
+        gop_seconds=config.media.gop_seconds,
+        heights=tuple(config.media.ladder),
+    )
+    task = None
+    if with_task:
+        from infra.cli.bench_task import ladder_task_runner
+
+        task = ladder_task_runner(config, source)
+    print_json(ladder_benchmark(source, ffmpeg=ffmpeg, options=options, repeat=repeat, task=task))

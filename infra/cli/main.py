@@ -1,0 +1,296 @@
+"""``vantage``: bring the stack up and down, check it, ingest, inspect events, benchmark."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from api.schemas import event_out, event_summary, job_out
+from catalog import services
+from catalog.migrate import upgrade
+from infra import stack
+from infra.cli import bench as bench_cli
+from infra.cli.common import console, err_console, friendly, print_json, sessions, settings, store
+from infra.cli.progress import wait_for_jobs
+from infra.database import make_engine, session_scope
+from infra.doctor import run_checks
+from infra.errors import BadRequest
+from ingest.files import ingest_files, parse_feed_argument
+
+app = typer.Typer(no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False)
+events_app = typer.Typer(no_args_is_help=True, help="Events, their feeds, assets and renditions.")
+ingest_app = typer.Typer(no_args_is_help=True, help="Bring recordings into the catalog.")
+jobs_app = typer.Typer(no_args_is_help=True, help="Background jobs.")
+app.add_typer(events_app, name="events")
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(bench_cli.app, name="bench")
+
+
+# -- the stack -----------------------------------------------------------------------------------
+
+
+@app.command()
+@friendly
+def init() -> None:
+    """Create the bucket and bring the catalog schema up to date."""
+    config = settings()
+    config.home.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(config.database_url)
+    upgrade(engine)
+    engine.dispose()
+    created = store(config).ensure_bucket()
+    console.print(
+        f"catalog migrated; bucket {config.storage.bucket} {'created' if created else 'present'}"
+    )
+
+
+@app.command()
+@friendly
+def up(
+    app_parts: Annotated[
+        bool, typer.Option("--app/--no-app", help="Start workers and API.")
+    ] = True,
+) -> None:
+    """Start the embedded stack: SeaweedFS, Redis, Celery workers and the API."""
+    config = settings()
+    for part in stack.embedded_parts(config):
+        pid = stack.start(config, part)
+        console.print(f"{part.name:<9} running (pid {pid}, port {part.port})")
+    if config.storage.endpoint_url:
+        stack.wait_for_storage(config.storage.endpoint_url)
+    _init_with_retry()
+    if app_parts:
+        for part in stack.app_parts(config):
+            pid = stack.start(config, part)
+            console.print(f"{part.name:<9} running (pid {pid})")
+    console.print(f"API on {config.api.public_url}  (docs: {config.api.public_url}/docs)")
+
+
+def _init_with_retry(attempts: int = 20) -> None:
+    # A fresh SeaweedFS answers on its S3 port a moment before its filer accepts buckets.
+    for attempt in range(attempts):
+        try:
+            init()
+            return
+        except typer.Exit:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
+
+
+@app.command()
+def down() -> None:
+    """Stop what `vantage up` started, and nothing else."""
+    config = settings()
+    parts = [*stack.app_parts(config), *stack.embedded_parts(config)]
+    for part in parts:
+        if stack.stop(config, part):
+            console.print(f"{part.name:<9} stopped")
+    console.print("down")
+
+
+@app.command()
+def status() -> None:
+    """Each part of the stack and its health."""
+    table = Table("part", "state", "pid", "detail")
+    for part in stack.status(settings()):
+        colour = {"running": "green", "external": "cyan"}.get(part.state, "red")
+        table.add_row(
+            part.name, f"[{colour}]{part.state}[/{colour}]", str(part.pid or ""), part.detail
+        )
+    console.print(table)
+
+
+@app.command()
+def doctor() -> None:
+    """Check ffmpeg, storage, broker and migrations; print the fix for each failure."""
+    failed = False
+    for check in run_checks(settings()):
+        mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
+        console.print(f"{mark} {check.name:<10} {check.detail}", highlight=False)
+        if not check.ok:
+            failed = True
+            console.print(f"      fix: {check.fix}", highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve() -> None:
+    """Run the API in the foreground."""
+    config = settings()
+    part = stack.api_part(config)
+    raise typer.Exit(subprocess.call(part.argv))
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option("-c", "--concurrency")] = 2,
+    queues: Annotated[str, typer.Option("-Q", "--queues")] = "live,vod,replay,analysis",
+) -> None:
+    """Run a Celery worker in the foreground (one per host at scale)."""
+    argv = [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", queues]
+    raise typer.Exit(subprocess.call([*argv, "-c", str(concurrency), "--loglevel", "INFO"]))
+
+
+# -- events --------------------------------------------------------------------------------------
+
+
+@events_app.command("create")
+@friendly
+def events_create(
+    name: str,
+    sport: Annotated[str | None, typer.Option()] = None,
+    venue: Annotated[str | None, typer.Option()] = None,
+    clock_origin: Annotated[
+        datetime | None, typer.Option(help="Wall-clock instant of event-clock zero (UTC).")
+    ] = None,
+) -> None:
+    """Create an event."""
+    with session_scope(sessions()) as session:
+        event = services.create_event(
+            name, session=session, sport=sport, venue=venue, clock_origin=clock_origin
+        )
+        console.print(f"event {event.name} created: {event.id}")
+
+
+@events_app.command("list")
+@friendly
+def events_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Events, newest first."""
+    with session_scope(sessions()) as session:
+        events, _ = services.list_events(session=session, limit=1000)
+        rows = [event_summary(e).model_dump(mode="json") for e in events]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("id", "name", "sport", "created")
+    for row in rows:
+        table.add_row(row["id"], row["name"], row["sport"] or "", row["created_at"][:19])
+    console.print(table)
+
+
+@events_app.command("show")
+@friendly
+def events_show(name: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """An event with its feeds, assets and renditions (status, keys, playlist URL)."""
+    config = settings()
+    with session_scope(sessions(config)) as session:
+        event = event_out(config, services.get_event_by_name(name, session=session, detail=True))
+    if as_json:
+        print_json(event.model_dump(mode="json"))
+        return
+    console.print(f"[bold]{event.name}[/bold]  {event.id}")
+    table = Table("feed", "asset", "status", "clock", "renditions", "playlist")
+    for feed in event.feeds:
+        for asset in feed.assets:
+            table.add_row(
+                feed.name,
+                asset.id[:8],
+                asset.status,
+                f"{asset.clock_start_s:+.3f}s ({asset.clock_source})",
+                " ".join(r.name for r in asset.renditions),
+                asset.playlist_url or (asset.error or ""),
+            )
+    console.print(table)
+
+
+# -- ingest --------------------------------------------------------------------------------------
+
+
+@ingest_app.command("files")
+@friendly
+def ingest_files_command(
+    event: Annotated[str, typer.Option(help="Event name.")],
+    feed: Annotated[
+        list[str],
+        typer.Option(help="NAME=PATH, or NAME=PATH@OFFSET_SECONDS; repeat for each camera."),
+    ],
+    wait: Annotated[bool, typer.Option(help="Wait for the ladders to finish.")] = False,
+) -> None:
+    """Probe, checksum, upload and register one file per feed, then enqueue their ladders."""
+    config = settings()
+    try:
+        files = [parse_feed_argument(value) for value in feed]
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
+    factory = sessions(config)
+    with session_scope(factory) as session:
+        event_id = services.get_event_by_name(event, session=session).id
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("{task.description:<12}"),
+        BarColumn(),
+        TextColumn("{task.fields[step]}"),
+        console=err_console,
+        transient=False,
+    ) as progress:
+        bars = {f.feed: progress.add_task(f.feed, total=1.0, step="waiting") for f in files}
+
+        def on_step(feed_name: str, step: str, fraction: float) -> None:
+            progress.update(bars[feed_name], completed=fraction, step=step)
+
+        outcomes = ingest_files(
+            event_id, files, settings=config, sessions=factory, store=store(config), on_step=on_step
+        )
+    for outcome in outcomes:
+        if outcome.ok:
+            console.print(
+                f"{outcome.feed}: asset {outcome.asset_id} at {outcome.clock_start_s:+.3f}s "
+                f"({outcome.clock_source}); ladder job {outcome.ladder_job_id}",
+                highlight=False,
+            )
+        else:
+            err_console.print(f"[red]error:[/red] {outcome.feed}: {outcome.error}", highlight=False)
+    jobs = [o.ladder_job_id for o in outcomes if o.ladder_job_id]
+    if wait and jobs:
+        wait_for_jobs(factory, jobs)
+    if not all(o.ok for o in outcomes):
+        raise typer.Exit(1)
+
+
+# -- jobs ----------------------------------------------------------------------------------------
+
+
+@jobs_app.command("show")
+@friendly
+def jobs_show(job_id: str) -> None:
+    """One job as JSON."""
+    with session_scope(sessions()) as session:
+        print_json(job_out(services.get_job(job_id, session=session)).model_dump(mode="json"))
+
+
+@jobs_app.command("wait")
+@friendly
+def jobs_wait(job_ids: list[str], timeout: float = 1800) -> None:
+    """Wait for jobs with a progress bar; exit 1 if any failed."""
+    if not wait_for_jobs(sessions(), job_ids, timeout_s=timeout):
+        raise typer.Exit(1)
+
+
+# -- demo ----------------------------------------------------------------------------------------
+
+
+@app.command()
+@friendly
+def demo(
+    cameras: Annotated[int, typer.Option(min=1, max=9)] = 4,
+    seconds: Annotated[float, typer.Option(min=2, max=120)] = 8.0,
+) -> None:
+    """Bring the stack up, ingest a synthetic multi-camera event, wait for its ladders."""
+    from infra.cli.demo import run_demo
+
+    up(app_parts=True)
+    run_demo(settings(), cameras=cameras, seconds=seconds)
+
+
+if __name__ == "__main__":
+    app()

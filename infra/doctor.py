@@ -1,0 +1,96 @@
+"""``vantage doctor``: check every part and say how to fix what fails."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+
+from catalog.migrate import current_revision, head_revision
+from infra.database import make_engine
+from infra.errors import VantageError
+from infra.queue import broker_ping
+from infra.settings import Settings
+from infra.storage import ObjectStore
+from transcode.ffmpeg import find_ffmpeg
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def check_ffmpeg(settings: Settings) -> Check:
+    try:
+        binary = find_ffmpeg(settings.media.ffmpeg)
+        encoders = subprocess.run(
+            [binary, "-hide_banner", "-encoders"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        return Check("ffmpeg", False, str(exc), "pip install imageio-ffmpeg, or put ffmpeg on PATH")
+    missing = [name for name in ("libx264", "aac") if f" {name} " not in encoders]
+    if missing:
+        return Check(
+            "ffmpeg",
+            False,
+            f"{binary} lacks {', '.join(missing)}",
+            "use a build with libx264 and aac (the imageio-ffmpeg wheel has both)",
+        )
+    return Check("ffmpeg", True, f"{binary} (libx264, aac)")
+
+
+def check_storage(settings: Settings) -> Check:
+    store = ObjectStore(settings.storage)
+    try:
+        store.check()
+    except VantageError as exc:
+        fix = "run `vantage up` (embedded) or check VANTAGE_STORAGE__*; then `vantage init`"
+        return Check("storage", False, exc.detail, fix)
+    return Check(
+        "storage", True, f"bucket {settings.storage.bucket} at {settings.storage.endpoint_url}"
+    )
+
+
+def check_broker(settings: Settings) -> Check:
+    try:
+        broker_ping(settings)
+    except Exception as exc:  # noqa: BLE001 - the doctor reports whatever went wrong
+        return Check(
+            "broker",
+            False,
+            f"{type(exc).__name__}: {exc}",
+            "run `vantage up` (embedded Redis) or check VANTAGE_BROKER__URL",
+        )
+    return Check("broker", True, settings.broker.url.split("@")[-1])
+
+
+def check_database(settings: Settings) -> Check:
+    try:
+        engine = make_engine(settings.database_url)
+        current = current_revision(engine)
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - the doctor reports whatever went wrong
+        return Check(
+            "database", False, f"{type(exc).__name__}: {exc}", "check VANTAGE_DATABASE__URL"
+        )
+    head = head_revision()
+    if current != head:
+        return Check(
+            "migrations", False, f"at {current}, code expects {head}", "run `vantage init`"
+        )
+    return Check("migrations", True, f"at {head} on {engine.dialect.name}")
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    return [
+        check_ffmpeg(settings),
+        check_storage(settings),
+        check_broker(settings),
+        check_database(settings),
+    ]

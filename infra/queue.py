@@ -1,0 +1,70 @@
+"""The Celery configuration and the one way to enqueue work.
+
+The API, the CLI and ingest publish by task name through :func:`send_job`, so they never import
+the worker code (and its ffmpeg dependencies); ``workers.app`` builds the consuming app from the
+same configuration.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from celery import Celery
+from kombu import Queue  # type: ignore[attr-defined]
+
+from infra.settings import Settings
+
+QUEUES = ("live", "vod", "replay", "analysis")
+
+TASK_ROUTES = {
+    "vantage.transcode_ladder": {"queue": "vod"},
+}
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Reliability settings shared by producers and workers."""
+    transport: dict[str, Any] = {}
+    if settings.broker.url.startswith(("redis", "rediss")):
+        transport["visibility_timeout"] = settings.broker.visibility_timeout_s
+    return {
+        "broker_url": settings.broker.url,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": transport,
+        "task_queues": [Queue(name) for name in QUEUES],  # type: ignore[no-untyped-call]
+        "task_default_queue": "vod",
+        "task_routes": TASK_ROUTES,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_ignore_result": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "worker_prefetch_multiplier": 1,
+        "task_time_limit": settings.media.transcode_timeout_s + 300,
+        "task_soft_time_limit": settings.media.transcode_timeout_s,
+        "worker_hijack_root_logger": False,
+    }
+
+
+def make_celery(settings: Settings, name: str = "vantage") -> Celery:
+    app = Celery(name)
+    app.conf.update(celery_config(settings))
+    return app
+
+
+@lru_cache(maxsize=4)
+def _producer(broker_url: str, settings_json: str) -> Celery:
+    return make_celery(Settings.model_validate_json(settings_json), "vantage-producer")
+
+
+def send_job(settings: Settings, task_name: str, job_id: str) -> None:
+    """Publish ``task_name(job_id)``; call only after the job row is committed."""
+    app = _producer(settings.broker.url, settings.model_dump_json())
+    app.send_task(task_name, args=[job_id])
+
+
+def broker_ping(settings: Settings, timeout_s: float = 3.0) -> None:
+    """Raise if the broker cannot be reached."""
+    app = _producer(settings.broker.url, settings.model_dump_json())
+    with app.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=1, timeout=timeout_s)

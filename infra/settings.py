@@ -1,0 +1,106 @@
+"""The one settings object. Nothing else in Vantage reads the environment.
+
+Every field can be set as ``VANTAGE_<GROUP>__<FIELD>`` (for example
+``VANTAGE_STORAGE__ENDPOINT_URL``) or in a ``.env`` file. The defaults describe the
+embedded stack that ``vantage up`` starts.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+
+class StorageSettings(BaseModel):
+    endpoint_url: str | None = "http://127.0.0.1:8333"
+    """S3 endpoint; ``None`` means AWS S3 itself."""
+    public_endpoint_url: str | None = None
+    """Endpoint used in presigned URLs when clients reach the store by another address."""
+    region: str = "us-east-1"
+    access_key: str = "vantage"
+    secret_key: str = "vantage-secret"  # noqa: S105 - the embedded store's local credential
+    bucket: str = "vantage-media"
+    part_size_mib: int = Field(default=16, ge=16, le=64)
+    presign_expiry_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+
+
+class BrokerSettings(BaseModel):
+    url: str = "redis://127.0.0.1:6390/0"
+    visibility_timeout_s: int = 4 * 3600
+    """Longer than the longest task, so Redis never redelivers a task that is still running."""
+
+
+class DatabaseSettings(BaseModel):
+    url: str | None = None
+    """SQLAlchemy URL; ``None`` means the SQLite file ``<home>/vantage.db``."""
+    echo: bool = False
+
+
+class MediaSettings(BaseModel):
+    ffmpeg: str | None = None
+    """ffmpeg binary; ``None``: ``ffmpeg`` on PATH, else the one in the imageio-ffmpeg wheel."""
+    x264_preset: str = "veryfast"
+    gop_seconds: float = Field(default=2.0, gt=0)
+    ladder: list[int] = Field(default_factory=lambda: [1080, 720, 480, 360])
+    ingest_root: Path | None = None
+    """Folder the API may ingest files from; ``None`` disables ingest-by-path over the API."""
+    max_input_bytes: int = 200 * 1024 * MIB
+    transcode_timeout_s: int = 3 * 3600
+
+
+class APISettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8800
+    public_url: str = "http://127.0.0.1:8800"
+    """Base URL that playlist and download links are built on."""
+    page_limit: int = 200
+
+
+class StackSettings(BaseModel):
+    """Ports of the embedded stack; chosen away from the standard PostgreSQL/Redis/S3 ports."""
+
+    s3_port: int = 8333
+    master_port: int = 9333
+    volume_port: int = 18080
+    filer_port: int = 18888
+    redis_port: int = 6390
+    workers: int = 1
+    worker_concurrency: int = 2
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="VANTAGE_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    environment: str = "development"
+    home: Path = Path("var")
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    broker: BrokerSettings = Field(default_factory=BrokerSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    media: MediaSettings = Field(default_factory=MediaSettings)
+    api: APISettings = Field(default_factory=APISettings)
+    stack: StackSettings = Field(default_factory=StackSettings)
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.home / 'vantage.db'}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Getting camera material into object storage and onto the event clock."""

@@ -1,0 +1,1 @@
+"""Pure ingest helpers: no database, storage or broker."""

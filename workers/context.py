@@ -1,0 +1,36 @@
+"""What a worker process holds for its whole life: settings, database sessions, the object store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from infra.database import make_engine, make_session_factory
+from infra.settings import Settings, get_settings
+from infra.storage import ObjectStore
+from transcode.ffmpeg import find_ffmpeg
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    store: ObjectStore
+    ffmpeg: str
+
+
+def build_context(settings: Settings) -> WorkerContext:
+    engine = make_engine(settings.database_url, echo=settings.database.echo)
+    return WorkerContext(
+        settings=settings,
+        sessions=make_session_factory(engine),
+        store=ObjectStore(settings.storage),
+        ffmpeg=find_ffmpeg(settings.media.ffmpeg),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_context() -> WorkerContext:
+    return build_context(get_settings())

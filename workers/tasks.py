@@ -1,0 +1,13 @@
+"""Thin Celery tasks: ids in, the job runner does the work and records the outcome."""
+
+from __future__ import annotations
+
+from workers.app import app
+from workers.context import get_context
+from workers.ladder import run_ladder_job
+
+
+@app.task(name="vantage.transcode_ladder")  # type: ignore[untyped-decorator]
+def transcode_ladder(job_id: str) -> str:
+    """Build the ABR ladder of the job's asset. Idempotent: see :func:`run_ladder_job`."""
+    return run_ladder_job(job_id, get_context()).value
