@@ -1,0 +1,251 @@
+"""File ingest -> real Celery worker -> HLS ladder in S3 -> the API, end to end."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from catalog import services
+from catalog.models import Asset, Job, JobStatus, Rendition, Segment
+from infra.database import session_scope
+from infra.errors import NotFound
+from ingest.files import FeedFile, ingest_files
+from tests.conftest import settings_env
+from tests.unit.test_media import decoded_frames
+from workers.context import build_context
+from workers.ladder import run_ladder_job
+
+
+def wait_for(sessions, job_ids, timeout=180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with session_scope(sessions) as session:
+            jobs = [services.get_job(j, session=session) for j in job_ids]
+            if all(j.status.finished for j in jobs):
+                return jobs
+        time.sleep(0.3)
+    raise AssertionError("jobs did not finish: is the worker consuming?")
+
+
+@pytest.fixture(scope="module")
+def event(embedded, sessions, store, worker, camera_clip, second_clip):
+    """Two cameras ingested and laddered by the real worker."""
+    with session_scope(sessions) as session:
+        event_id = services.create_event(
+            "Women's 100 m final", session=session, sport="athletics"
+        ).id
+    outcomes = ingest_files(
+        event_id,
+        [FeedFile("cam1", camera_clip), FeedFile("cam2", second_clip)],
+        settings=embedded,
+        sessions=sessions,
+        store=store,
+    )
+    assert all(o.ok for o in outcomes), outcomes
+    jobs = wait_for(sessions, [o.ladder_job_id for o in outcomes])
+    assert [j.status for j in jobs] == [JobStatus.SUCCEEDED] * 2, [j.error for j in jobs]
+    return event_id, outcomes
+
+
+def test_assets_are_placed_on_the_event_clock(event, sessions):
+    _, (cam1, cam2) = event
+    # cam1 carries 10:00:00:00, cam2 10:00:01:15: 1.6 s later at 25 fps.
+    assert (cam1.clock_source, cam1.clock_start_s) == ("timecode", 0.0)
+    assert cam2.clock_source == "timecode"
+    assert cam2.clock_start_s == pytest.approx(1.6)
+
+
+def test_the_ladder_is_stored_and_recorded(event, sessions, store, ffmpeg, tmp_path):
+    _, (cam1, _) = event
+    with session_scope(sessions) as session:
+        asset = services.get_asset(cam1.asset_id, session=session)
+        assert asset.status.value == "ready"
+        assert [r.name for r in asset.renditions] == ["360p"]
+        job = services.get_job(cam1.ladder_job_id, session=session)
+        assert job.progress == 1.0 and job.attempts == 1
+        master_key = asset.master_playlist_key
+        segment = session.scalar(select(Segment).where(Segment.asset_id == asset.id))
+        assert segment is not None and segment.sha256 == asset.sha256
+    keys = list(store.list_keys(master_key.rsplit("/", 1)[0] + "/"))
+    assert sorted(k.rsplit("/", 2)[-2] + "/" + k.rsplit("/", 1)[-1] for k in keys) == [
+        "360p/index.m3u8",
+        "360p/seg_00000.ts",
+        "360p/seg_00001.ts",
+        "hls/master.m3u8",
+    ]
+    assert store.head(keys[0]).content_type in ("video/mp2t", "application/vnd.apple.mpegurl")
+
+
+def test_the_api_serves_a_playable_ladder(event, api_url, ffmpeg):
+    event_id, (cam1, cam2) = event
+    detail = httpx.get(f"{api_url}/v1/events/{event_id}").json()
+    assert [f["name"] for f in detail["feeds"]] == ["cam1", "cam2"]
+    asset = httpx.get(f"{api_url}/v1/assets/{cam1.asset_id}").json()
+    assert asset["status"] == "ready" and asset["renditions"][0]["segment_count"] == 2
+    assert asset["playlist_url"] == f"{api_url}/v1/assets/{cam1.asset_id}/hls/master.m3u8"
+    master = httpx.get(asset["playlist_url"])
+    assert master.headers["content-type"] == "application/vnd.apple.mpegurl"
+    assert decoded_frames(ffmpeg, asset["playlist_url"]) == 100
+    portrait = httpx.get(f"{api_url}/v1/assets/{cam2.asset_id}").json()
+    assert (portrait["width"], portrait["height"]) == (360, 640)
+    assert decoded_frames(ffmpeg, portrait["playlist_url"]) == 75
+    listing = httpx.get(
+        f"{api_url}/v1/assets", params={"event_id": event_id, "feed_id": asset["feed_id"]}
+    )
+    assert [a["id"] for a in listing.json()["items"]] == [cam1.asset_id]
+    download = httpx.get(f"{api_url}/v1/assets/{cam1.asset_id}/download").json()
+    original = httpx.get(download["url"])
+    import hashlib
+
+    assert hashlib.sha256(original.content).hexdigest() == download["sha256"]
+    poster = httpx.get(f"{api_url}/v1/assets/{cam1.asset_id}/poster.jpg", follow_redirects=True)
+    assert poster.headers["content-type"] == "image/jpeg"
+
+
+def test_running_the_ladder_again_leaves_the_same_keys_and_one_set_of_rows(
+    event, embedded, sessions, store
+):
+    _, (cam1, _) = event
+    with session_scope(sessions) as session:
+        master_key = services.get_asset(cam1.asset_id, session=session).master_playlist_key
+        # An operator asks for the job again (or the broker redelivers it after a worker died).
+        services.get_job(cam1.ladder_job_id, session=session).status = JobStatus.FAILED
+    prefix = master_key.rsplit("/", 1)[0] + "/"
+    before = list(store.list_keys(prefix))
+    assert run_ladder_job(cam1.ladder_job_id, build_context(embedded)) is JobStatus.SUCCEEDED
+    assert list(store.list_keys(prefix)) == before
+    with session_scope(sessions) as session:
+        count = session.scalar(
+            select(func.count()).select_from(Rendition).where(Rendition.asset_id == cam1.asset_id)
+        )
+        assert count == 1
+        assert services.get_job(cam1.ladder_job_id, session=session).attempts == 2
+    # A job that already succeeded is a no-op.
+    assert run_ladder_job(cam1.ladder_job_id, build_context(embedded)) is JobStatus.SUCCEEDED
+    with session_scope(sessions) as session:
+        assert services.get_job(cam1.ladder_job_id, session=session).attempts == 2
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("truncated", "not readable media"),
+        ("not_media", "not readable media"),
+        ("audio_only", "no video stream"),
+        ("missing", "no such file"),
+    ],
+)
+def test_bad_files_fail_their_job_and_leave_nothing(
+    case, reason, embedded, sessions, store, bad_files
+):
+    with session_scope(sessions) as session:
+        event_id = services.create_event(f"bad input {case}", session=session).id
+    before = set(store.list_keys("events/"))
+    [outcome] = ingest_files(
+        event_id,
+        [FeedFile("cam9", bad_files[case])],
+        settings=embedded,
+        sessions=sessions,
+        store=store,
+    )
+    assert not outcome.ok and reason in outcome.error
+    with session_scope(sessions) as session:
+        job = services.get_job(outcome.job_id, session=session)
+        assert job.status is JobStatus.FAILED and reason in job.error
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Asset).where(Asset.event_id == event_id)
+            )
+            == 0
+        )
+        assert services.get_event(event_id, session=session, detail=True).feeds == []
+    assert set(store.list_keys("events/")) == before
+
+
+def test_a_ladder_that_fails_records_the_reason(embedded, sessions, store, camera_clip):
+    with session_scope(sessions) as session:
+        event_id = services.create_event("lost original", session=session).id
+    [outcome] = ingest_files(
+        event_id,
+        [FeedFile("cam1", camera_clip)],
+        settings=embedded,
+        sessions=sessions,
+        store=store,
+        enqueue=False,
+    )
+    with session_scope(sessions) as session:
+        key = services.get_asset(outcome.asset_id, session=session).original_key
+    store.delete([key])  # the original vanished from the bucket
+    assert run_ladder_job(outcome.ladder_job_id, build_context(embedded)) is JobStatus.FAILED
+    with session_scope(sessions) as session:
+        job = services.get_job(outcome.ladder_job_id, session=session)
+        asset = services.get_asset(outcome.asset_id, session=session)
+        assert job.status is JobStatus.FAILED and "not found" in job.error
+        assert asset.status.value == "failed" and asset.error == job.error
+
+
+def test_unknown_event_is_refused_before_anything_happens(embedded, sessions, store, camera_clip):
+    with session_scope(sessions) as session:
+        jobs_before = session.scalar(select(func.count()).select_from(Job))
+    with pytest.raises(NotFound):
+        ingest_files(
+            "no-such-event",
+            [FeedFile("cam1", camera_clip)],
+            settings=embedded,
+            sessions=sessions,
+            store=store,
+        )
+    with session_scope(sessions) as session:
+        assert session.scalar(select(func.count()).select_from(Job)) == jobs_before
+
+
+def vantage(embedded, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "infra.cli.main", *args],
+        env=settings_env(embedded),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_cli_ingest_and_events_show(embedded, worker, camera_clip, bad_files):
+    assert vantage(embedded, "events", "create", "Heat 2").returncode == 0
+    done = vantage(
+        embedded,
+        "ingest",
+        "files",
+        "--event",
+        "Heat 2",
+        "--feed",
+        f"cam1={camera_clip}@2.5",
+        "--wait",
+    )
+    assert done.returncode == 0, done.stderr
+    import json
+
+    shown = json.loads(vantage(embedded, "events", "show", "Heat 2", "--json").stdout)
+    [feed] = shown["feeds"]
+    [asset] = feed["assets"]
+    assert asset["status"] == "ready"
+    assert asset["clock_source"] == "timecode" and asset["clock_start_s"] == 2.5
+    assert asset["renditions"][0]["playlist_url"].endswith("/hls/360p/index.m3u8")
+    assert asset["playlist_url"].endswith("/hls/master.m3u8")
+
+    bad = vantage(
+        embedded, "ingest", "files", "--event", "Heat 2", "--feed", f"cam2={bad_files['not_media']}"
+    )
+    assert bad.returncode == 1
+    assert "error: cam2: notes.mp4: not readable media" in bad.stderr
+    unknown = vantage(
+        embedded, "ingest", "files", "--event", "Nope", "--feed", f"cam1={camera_clip}"
+    )
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == "error: no event named 'Nope'"
+    malformed = vantage(embedded, "ingest", "files", "--event", "Heat 2", "--feed", "cam1")
+    assert malformed.returncode == 1 and "expected NAME=PATH" in malformed.stderr
