@@ -10,10 +10,11 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIB = 1024 * 1024
+EMBEDDED_SECRET = "vantage-secret"  # noqa: S105 - the embedded store's loopback-only credential
 
 
 class StorageSettings(BaseModel):
@@ -23,7 +24,7 @@ class StorageSettings(BaseModel):
     """Endpoint used in presigned URLs when clients reach the store by another address."""
     region: str = "us-east-1"
     access_key: str = "vantage"
-    secret_key: str = "vantage-secret"  # noqa: S105 - the embedded store's local credential
+    secret_key: str = EMBEDDED_SECRET
     bucket: str = "vantage-media"
     part_size_mib: int = Field(default=16, ge=16, le=64)
     presign_expiry_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
@@ -94,6 +95,14 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _no_embedded_secret_in_production(self) -> Settings:
+        if self.environment != "development" and self.storage.secret_key == EMBEDDED_SECRET:
+            raise ValueError(
+                "VANTAGE_STORAGE__SECRET_KEY still has the embedded default; set a real secret"
+            )
+        return self
 
     @property
     def database_url(self) -> str:

@@ -143,6 +143,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     redis_port = free_port()
     s3_port = free_port()
     config = Settings(
+        _env_file=None,
         home=home,
         storage=StorageSettings(
             endpoint_url=f"http://127.0.0.1:{s3_port}", bucket=f"vantage-test-{RUN_ID}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from catalog import keys, services
@@ -17,6 +18,8 @@ from transcode.probe import probe
 from workers.context import WorkerContext
 
 log = logging.getLogger(__name__)
+
+_UPLOAD_THREADS = 8
 
 
 def run_ladder_job(job_id: str, ctx: WorkerContext) -> JobStatus:
@@ -119,13 +122,17 @@ def _produce(
 
 
 def _upload_ladder(ctx: WorkerContext, ladder: LadderResult, root: Path, prefix: str) -> set[str]:
-    """Upload segments first and playlists last, so a playlist never names a missing segment."""
-    uploaded = set()
-    for rendition in ladder.renditions:
-        for segment in rendition.segments:
-            key = prefix + segment.relative_to(root).as_posix()
-            ctx.store.put_file(segment, key)
-            uploaded.add(key)
+    """Upload segments first (several at once) and playlists last, so a playlist never names a
+    missing segment."""
+    segments = {
+        prefix + segment.relative_to(root).as_posix(): segment
+        for rendition in ladder.renditions
+        for segment in rendition.segments
+    }
+    with ThreadPoolExecutor(max_workers=_UPLOAD_THREADS) as pool:
+        for done in [pool.submit(ctx.store.put_file, path, key) for key, path in segments.items()]:
+            done.result()
+    uploaded = set(segments)
     for rendition in ladder.renditions:
         key = prefix + rendition.playlist.relative_to(root).as_posix()
         ctx.store.put_file(rendition.playlist, key)

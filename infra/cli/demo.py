@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 
 from catalog import services
 from infra.cli.common import console, sessions, store
@@ -55,14 +56,11 @@ def run_demo(settings: Settings, *, cameras: int, seconds: float) -> None:
     if not wait_for_jobs(factory, jobs, timeout_s=900):
         raise VantageError("a ladder failed: see `vantage events show` for the reason")
     base = settings.api.public_url.rstrip("/")
-    console.print(f"\nAPI:  {base}   (OpenAPI: {base}/docs)")
-    console.print(f"event: vantage events show '{event_name}' --json")
+    say = partial(console.print, soft_wrap=True, highlight=False)
+    say(f"\nAPI:   {base}   (OpenAPI: {base}/docs)")
+    say(f"event: vantage events show '{event_name}' --json")
+    say("master playlists (event-clock start):")
     for outcome in outcomes:
-        console.print(
-            f"  {outcome.feed}: {base}/v1/assets/{outcome.asset_id}/hls/master.m3u8"
-            f"   (starts at {outcome.clock_start_s:+.3f}s on the event clock)",
-            highlight=False,
-        )
-    console.print(
-        "play one with: ffplay <url>, VLC, Safari, or any hls.js player; `vantage down` stops all"
-    )
+        playlist = f"{base}/v1/assets/{outcome.asset_id}/hls/master.m3u8"
+        say(f"  {outcome.feed}  {outcome.clock_start_s:+.3f}s  {playlist}")
+    say("play one with ffplay, VLC, Safari or any hls.js player; `vantage down` stops everything")

@@ -42,3 +42,11 @@ def test_part_size_must_be_16_to_64_mib(size, monkeypatch):
 def test_home_is_absolute(monkeypatch):
     monkeypatch.setenv("VANTAGE_HOME", "relative/home")
     assert Settings(_env_file=None).home == Path("relative/home").resolve()
+
+
+def test_production_refuses_the_embedded_secret(monkeypatch):
+    monkeypatch.setenv("VANTAGE_ENVIRONMENT", "production")
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        Settings(_env_file=None)
+    monkeypatch.setenv("VANTAGE_STORAGE__SECRET_KEY", "a-real-secret")
+    assert Settings(_env_file=None).storage.secret_key == "a-real-secret"
