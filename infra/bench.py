@@ -15,6 +15,7 @@ from typing import Any
 
 from transcode.ffmpeg import find_ffmpeg
 from transcode.ladder import LadderOptions, ladder_args, plan_ladder, transcode_ladder
+from transcode.poster import poster_time
 from transcode.probe import probe
 from transcode.synthetic import SyntheticCamera, render_camera
 
@@ -89,7 +90,9 @@ def ladder_benchmark(
                 info.video.frame_rate,  # type: ignore[union-attr]
                 has_audio=info.audio is not None,
                 options=opts,
+                poster=(out / "poster.jpg", poster_time(info.duration_s)),
             )
+            out.mkdir(parents=True, exist_ok=True)
             subprocess.run([binary, *argv], check=True)
 
         def ours() -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from catalog import keys, services
 from catalog.models import Asset, AssetStatus, JobKind, Segment, new_id
 from infra.database import session_scope
-from infra.errors import StorageError, VantageError
+from infra.errors import BadRequest, MediaError, StorageError, VantageError
 from infra.queue import send_job
 from infra.settings import Settings
 from infra.storage import ObjectStore, sha256_file
@@ -87,7 +87,7 @@ def ingest_files(
     names = [f.feed for f in files]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
-        raise VantageError(f"feed named more than once: {', '.join(sorted(duplicates))}")
+        raise BadRequest(f"feed named more than once: {', '.join(sorted(duplicates))}")
     step = on_step or (lambda _feed, _step, _fraction: None)
 
     with session_scope(sessions) as session:
@@ -109,9 +109,9 @@ def ingest_files(
         try:
             info = probe(item.path)
             if info.video is None:
-                raise VantageError(f"{item.path.name}: no video stream")
+                raise MediaError(f"{item.path.name}: no video stream")
             if info.size_bytes > settings.media.max_input_bytes:
-                raise VantageError(f"{item.path.name}: larger than the ingest limit")
+                raise MediaError(f"{item.path.name}: larger than the ingest limit")
             probed[index] = info
         except VantageError as exc:
             outcomes[index] = _fail(sessions, job_ids[index], item, exc.detail)

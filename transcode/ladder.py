@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from infra.errors import MediaError
 from transcode.ffmpeg import ProgressCallback, base_args, run_ffmpeg
+from transcode.poster import poster_time
 from transcode.probe import MediaInfo
 
 # Video bitrates (kb/s) for H.264 at 25/30 fps; frame rates above 30 get half as much again.
@@ -23,6 +25,7 @@ _BITRATES = {
     240: 400,
 }
 _AUDIO_KBPS = 128
+POSTER_LINES = 360
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class RenditionOutput:
 class LadderResult:
     master: Path
     renditions: tuple[RenditionOutput, ...]
+    poster: Path | None
+    """A JPEG frame from a tenth of the way in, taken from the same decode."""
 
 
 def _even(value: float) -> int:
@@ -114,20 +119,25 @@ def ladder_args(
     *,
     has_audio: bool,
     options: LadderOptions,
+    poster: tuple[Path, float] | None = None,
 ) -> list[str]:
     """ffmpeg arguments for the whole ladder in one process: one decode, a ``split`` per rung, one
     x264 encoder per rung with identical forced keyframes every ``gop_seconds`` (so segment
-    boundaries line up across rungs), packaged as HLS (MPEG-TS segments) with a master playlist."""
+    boundaries line up across rungs), packaged as HLS (MPEG-TS segments) with a master playlist.
+    With ``poster`` (path, seconds) one more branch of the split writes a 360-line JPEG."""
     n = len(rungs)
     gop = gop_frames(frame_rate, options.gop_seconds)
     # Segments are cut on the forced keyframes, so every segment is exactly one GOP long.
     segment_s = float(Fraction(gop) / frame_rate)
     labels = [f"v{i}" for i in range(n)]
-    if n == 1:
+    branches = n + (1 if poster else 0)
+    if branches == 1:
         graph = [f"[0:v:0]{_scale(rungs[0])}[v0]"]
     else:
-        graph = ["[0:v:0]split=" + str(n) + "".join(f"[s{i}]" for i in range(n))]
+        graph = ["[0:v:0]split=" + str(branches) + "".join(f"[s{i}]" for i in range(branches))]
         graph += [f"[s{i}]{_scale(rung)}[v{i}]" for i, rung in enumerate(rungs)]
+    if poster:
+        graph.append(f"[s{n}]trim=start={poster[1]:.3f},scale=-2:{POSTER_LINES},setsar=1[poster]")
     args = [*base_args(), "-i", str(source), "-filter_complex", ";".join(graph)]
     for i, rung in enumerate(rungs):
         args += ["-map", f"[{labels[i]}]"]
@@ -185,6 +195,8 @@ def ladder_args(
         stream_map,
         str(out_dir / "%v" / "index.m3u8"),
     ]
+    if poster:
+        args += ["-map", "[poster]", "-frames:v", "1", "-q:v", "3", "-update", "1", str(poster[0])]
     return args
 
 
@@ -208,13 +220,12 @@ def transcode_ladder(
     ``seg_NNNNN.ts`` segments). Raises :class:`MediaError` for a source without video and
     :class:`FFmpegError` when ffmpeg fails.
     """
-    from infra.errors import MediaError
-
     if info.video is None:
         raise MediaError(f"{source.name}: no video stream to transcode")
     width, height = info.video.display_size
     rungs = plan_ladder(width, height, info.video.frame_rate, options.heights)
     out_dir.mkdir(parents=True, exist_ok=True)
+    poster = out_dir / "poster.jpg"
     args = ladder_args(
         source,
         out_dir,
@@ -222,6 +233,7 @@ def transcode_ladder(
         info.video.frame_rate,
         has_audio=info.audio is not None,
         options=options,
+        poster=(poster, poster_time(info.duration_s)),
     )
     run_ffmpeg(
         ffmpeg, args, duration_s=info.duration_s, on_progress=on_progress, timeout_s=timeout_s
@@ -234,4 +246,8 @@ def transcode_ladder(
         )
         for rung in rungs
     )
-    return LadderResult(master=out_dir / "master.m3u8", renditions=renditions)
+    return LadderResult(
+        master=out_dir / "master.m3u8",
+        renditions=renditions,
+        poster=poster if poster.is_file() else None,
+    )

@@ -86,7 +86,9 @@ def _produce(
         on_progress=reporter,
         timeout_s=ctx.settings.media.transcode_timeout_s,
     )
-    poster = make_poster(ctx.ffmpeg, source, scratch / "poster.jpg", info.duration_s)
+    poster = ladder.poster or make_poster(
+        ctx.ffmpeg, source, scratch / "poster.jpg", info.duration_s
+    )
     prefix = keys.hls_prefix(event_id, feed_id, asset_id)
     uploaded = _upload_ladder(ctx, ladder, scratch / "hls", prefix)
     poster_key = keys.poster_key(event_id, feed_id, asset_id)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from catalog import services
 from catalog.models import Asset, Job, JobStatus, Rendition, Segment
 from infra.database import session_scope
-from infra.errors import NotFound
+from infra.errors import BadRequest, NotFound
 from ingest.files import FeedFile, ingest_files
 from tests.conftest import settings_env
 from tests.unit.test_media import decoded_frames
@@ -249,3 +249,18 @@ def test_cli_ingest_and_events_show(embedded, worker, camera_clip, bad_files):
     assert unknown.stderr.strip() == "error: no event named 'Nope'"
     malformed = vantage(embedded, "ingest", "files", "--event", "Heat 2", "--feed", "cam1")
     assert malformed.returncode == 1 and "expected NAME=PATH" in malformed.stderr
+
+
+def test_a_feed_named_twice_is_refused(embedded, sessions, store, camera_clip):
+    with session_scope(sessions) as session:
+        event_id = services.create_event("twice", session=session).id
+    with pytest.raises(BadRequest, match="more than once"):
+        ingest_files(
+            event_id,
+            [FeedFile("cam1", camera_clip), FeedFile("cam1", camera_clip)],
+            settings=embedded,
+            sessions=sessions,
+            store=store,
+        )
+    with session_scope(sessions) as session:
+        assert services.list_jobs(session=session, event_id=event_id) == []

@@ -91,3 +91,24 @@ def test_ladder_args_without_audio_map_no_audio():
     assert args[args.index("-var_stream_map") + 1] == "v:0,name:360p"
     graph = args[args.index("-filter_complex") + 1]
     assert "split" not in graph
+
+
+def test_the_poster_comes_from_the_same_decode():
+    rungs = plan_ladder(1280, 720, Fraction(25), HEIGHTS)
+    args = ladder_args(
+        Path("in.mp4"),
+        Path("out"),
+        rungs,
+        Fraction(25),
+        has_audio=True,
+        options=LadderOptions(),
+        poster=(Path("out/poster.jpg"), 1.5),
+    )
+    graph = args[args.index("-filter_complex") + 1]
+    assert graph.startswith("[0:v:0]split=4[s0][s1][s2][s3]")
+    assert "[s3]trim=start=1.500,scale=-2:360,setsar=1[poster]" in graph
+    assert args[args.index("[poster]", args.index("-var_stream_map")) + 1 :][:2] == [
+        "-frames:v",
+        "1",
+    ]
+    assert args[-1] == "out/poster.jpg"

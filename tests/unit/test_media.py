@@ -113,3 +113,10 @@ def decoded_frames(ffmpeg: str, playlist: Path | str) -> int:
     ).stderr
     frames = [line for line in out.replace("\r", "\n").splitlines() if line.startswith("frame=")]
     return int(frames[-1].split("=")[1].split()[0])
+
+
+def test_ladder_writes_its_poster(ffmpeg, camera_clip, tmp_path):
+    result = transcode_ladder(
+        ffmpeg, camera_clip, probe(camera_clip), tmp_path / "hls", LadderOptions()
+    )
+    assert result.poster is not None and result.poster.read_bytes()[:2] == b"\xff\xd8"
