@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     Enum,
     Float,
@@ -43,14 +44,30 @@ class Base(DeclarativeBase):
 
 class AssetStatus(enum.StrEnum):
     INGESTING = "ingesting"
+    RECORDING = "recording"
     PROCESSING = "processing"
     READY = "ready"
+    FAILED = "failed"
+
+
+class AssetKind(enum.StrEnum):
+    FILE = "file"
+    LIVE = "live"
+
+
+class FeedState(enum.StrEnum):
+    IDLE = "idle"
+    CONNECTING = "connecting"
+    LIVE = "live"
+    STALLED = "stalled"
+    STOPPED = "stopped"
     FAILED = "failed"
 
 
 class JobKind(enum.StrEnum):
     INGEST = "ingest"
     LADDER = "ladder"
+    LIVE_SEGMENT = "live_segment"
 
 
 class JobStatus(enum.StrEnum):
@@ -108,6 +125,22 @@ class Feed(Base):
     angle_deg: Mapped[float | None] = mapped_column(Float)
     """Bearing of the camera around the field of play, 0-360, for angular ordering."""
     source: Mapped[str | None] = mapped_column(Text)
+    """Where the feed comes from: a file name, or a live URL (srt://, rtmp://, rtsp://, https://)."""
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The operator wants it pulled (``feeds start``) or not (``feeds stop``)."""
+    state: Mapped[FeedState] = mapped_column(_enum(FeedState, "feed_state"), default=FeedState.IDLE)
+    state_detail: Mapped[str | None] = mapped_column(Text)
+    mezzanine: Mapped[bool] = mapped_column(Boolean, default=False)
+    """True when the source's GOP made stream copy impossible and it is re-encoded on ingest."""
+    clock_offset_s: Mapped[float] = mapped_column(Float, default=0.0)
+    """Added to the feed's own timestamps to place it on the event clock."""
+    clock_drift_ppm: Mapped[float | None] = mapped_column(Float)
+    clock_confidence: Mapped[float | None] = mapped_column(Float)
+    clock_method: Mapped[str | None] = mapped_column(String(20))
+    bitrate_kbps: Mapped[float | None] = mapped_column(Float)
+    last_segment_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lag_s: Mapped[float | None] = mapped_column(Float)
+    """Segment closed at the puller -> recorded in the catalog, for the latest segment."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     event: Mapped[Event] = relationship(back_populates="feeds", lazy="raise")
@@ -124,6 +157,7 @@ class Asset(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     feed_id: Mapped[str] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[AssetKind] = mapped_column(_enum(AssetKind, "asset_kind"), default=AssetKind.FILE)
     status: Mapped[AssetStatus] = mapped_column(
         _enum(AssetStatus, "asset_status"), default=AssetStatus.INGESTING
     )
@@ -169,7 +203,7 @@ class Segment(Base):
     """
 
     __tablename__ = "segments"
-    __table_args__ = (UniqueConstraint("asset_id", "sequence"),)
+    __table_args__ = (UniqueConstraint("asset_id", "sequence"), UniqueConstraint("key"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
@@ -180,9 +214,53 @@ class Segment(Base):
     duration_s: Mapped[float] = mapped_column(Float)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
+    discontinuity: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The first segment after a gap or a reconnect."""
+    program_date_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Wall-clock time of the segment's first frame."""
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the puller closed the segment file (live ingest)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     asset: Mapped[Asset] = relationship(back_populates="segments", lazy="raise")
+    renditions: Mapped[list[RenditionSegment]] = relationship(
+        back_populates="segment", lazy="raise", order_by="RenditionSegment.variant"
+    )
+
+
+class RenditionSegment(Base):
+    """A live segment transcoded to one rung (``720p``, ``360p``) as it landed."""
+
+    __tablename__ = "rendition_segments"
+    __table_args__ = (UniqueConstraint("segment_id", "variant"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    segment_id: Mapped[str] = mapped_column(
+        ForeignKey("segments.id", ondelete="CASCADE"), index=True
+    )
+    variant: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(1024))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    bandwidth: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    segment: Mapped[Segment] = relationship(back_populates="renditions", lazy="raise")
+
+
+class Gap(Base):
+    """Time on a feed's timeline with no recording: a dropped source, a stop, a restart."""
+
+    __tablename__ = "gaps"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    feed_id: Mapped[str] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    asset_id: Mapped[str | None] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
+    clock_start_s: Mapped[float] = mapped_column(Float)
+    clock_end_s: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Rendition(Base):

@@ -1,0 +1,155 @@
+"""Measure the offset between two cameras from their content.
+
+Audio: the onset envelopes of the two soundtracks are cross-correlated (sync clicks, whistles,
+crowd). Video, where there is no audio: the per-frame motion energy (mean absolute difference of
+consecutive small grey frames), on a log scale with its slow trend removed, is
+cross-correlated. The peak is refined to sub-sample precision by parabolic interpolation; its
+normalised height is the confidence.
+
+Convention: ``offset_s`` is what to add to a moment's time in ``other`` to get its time in
+``reference``. A camera that started recording 2 s after the reference shows a moment 2 s
+earlier in its own file, so its offset is +2.0.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from infra.errors import MediaError
+
+_AUDIO_RATE = 8000
+_ENVELOPE_RATE = 1000
+
+
+@dataclass(frozen=True)
+class OffsetEstimate:
+    offset_s: float
+    confidence: float
+    """Normalised correlation at the peak, 0 to 1."""
+    method: str
+    """``audio`` or ``motion``."""
+    drift_ppm: float | None = None
+
+
+@dataclass(frozen=True)
+class Signal:
+    values: NDArray[np.float64]
+    rate: float
+    """Samples per second."""
+
+
+def motion_energy(path: Path, *, width: int = 160) -> Signal:
+    """Per-frame motion energy of the video at ``path``, at its frame rate."""
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise MediaError(f"{path.name}: cannot open video")
+    rate = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    energies: list[float] = []
+    previous = None
+    try:
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            height = max(2, round(frame.shape[0] * width / frame.shape[1]))
+            small = cv2.cvtColor(cv2.resize(frame, (width, height)), cv2.COLOR_BGR2GRAY)
+            grey = small.astype(np.float32)
+            energies.append(0.0 if previous is None else float(np.abs(grey - previous).mean()))
+            previous = grey
+    finally:
+        capture.release()
+    if len(energies) < 3:
+        raise MediaError(f"{path.name}: too few frames to measure motion")
+    values = np.asarray(energies, np.float64)
+    values[0] = values[1]
+    return Signal(_high_pass(np.log(values + 0.5), float(rate)), float(rate))
+
+
+def _high_pass(values: NDArray[np.float64], rate: float) -> NDArray[np.float64]:
+    """Remove the slow trend (about a second): different viewpoints see different amounts of
+    motion, but the same moments of change."""
+    taps = max(5, round(rate * 0.8) | 1)
+    trend: NDArray[np.float64] = np.convolve(values, np.ones(taps) / taps, mode="same")
+    return values - trend
+
+
+def audio_envelope(ffmpeg: str, path: Path) -> Signal | None:
+    """Onset envelope of the first audio track at 1 kHz; ``None`` when there is no audio."""
+    argv = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path)]
+    argv += ["-vn", "-map", "0:a:0?", "-ac", "1", "-ar", str(_AUDIO_RATE), "-f", "s16le", "-"]
+    result = subprocess.run(argv, capture_output=True, check=False, timeout=300)
+    if result.returncode != 0:
+        if b"does not contain any stream" in result.stderr:
+            return None
+        raise MediaError(f"{path.name}: audio not decodable")
+    samples = np.frombuffer(result.stdout, np.int16).astype(np.float64)
+    if samples.size < _AUDIO_RATE // 2:
+        return None
+    step = _AUDIO_RATE // _ENVELOPE_RATE
+    usable = samples[: samples.size - samples.size % step].reshape(-1, step)
+    envelope = np.abs(usable).max(axis=1)
+    onset = np.maximum(np.diff(envelope, prepend=envelope[0]), 0.0)
+    return Signal(onset, float(_ENVELOPE_RATE))
+
+
+def correlate(reference: Signal, other: Signal, *, max_lag_s: float) -> tuple[float, float]:
+    """Lag (s) that best aligns ``other`` onto ``reference``, and its normalised correlation."""
+    if reference.rate != other.rate:
+        raise ValueError("signals must share a rate")
+    a = _normalise(reference.values)
+    b = _normalise(other.values)
+    full = np.correlate(a, b, mode="full")
+    lags = np.arange(-(b.size - 1), a.size)
+    max_lag = int(max_lag_s * reference.rate)
+    window = np.abs(lags) <= max_lag
+    # Normalise by the overlap so short overlaps at the edges do not win.
+    overlap = np.minimum(a.size, lags + b.size) - np.maximum(0, lags)
+    enough = overlap >= max(3, min(a.size, b.size) // 2)
+    score = np.where(window & enough, full / np.maximum(overlap, 1), -np.inf)
+    best = int(np.argmax(score))
+    refined = float(lags[best])
+    if 0 < best < score.size - 1 and np.isfinite(score[best - 1]) and np.isfinite(score[best + 1]):
+        left, centre, right = score[best - 1], score[best], score[best + 1]
+        denominator = left - 2 * centre + right
+        if denominator < 0:
+            refined += 0.5 * (left - right) / denominator
+    confidence = float(np.clip(score[best], 0.0, 1.0))
+    return float(refined / reference.rate), confidence
+
+
+def _normalise(values: NDArray[np.float64]) -> NDArray[np.float64]:
+    centred: NDArray[np.float64] = values - values.mean()
+    spread = float(centred.std())
+    return centred / spread if spread > 0 else centred
+
+
+def measure_offset(
+    ffmpeg: str, reference: Path, other: Path, *, max_lag_s: float = 10.0
+) -> OffsetEstimate:
+    """Offset of ``other`` against ``reference``: by audio when both have sound, else by motion."""
+    ref_audio = audio_envelope(ffmpeg, reference)
+    other_audio = audio_envelope(ffmpeg, other) if ref_audio is not None else None
+    if ref_audio is not None and other_audio is not None:
+        lag, confidence = correlate(ref_audio, other_audio, max_lag_s=max_lag_s)
+        if confidence >= 0.3:
+            return OffsetEstimate(lag, confidence, "audio")
+    ref_motion, other_motion = motion_energy(reference), motion_energy(other)
+    if abs(ref_motion.rate - other_motion.rate) > 0.01:
+        other_motion = _resample(other_motion, ref_motion.rate)
+    # Motion signals are short and noisy; a lag over a third of the clip is not trustworthy.
+    shorter = min(ref_motion.values.size, other_motion.values.size) / ref_motion.rate
+    lag, confidence = correlate(ref_motion, other_motion, max_lag_s=min(max_lag_s, shorter * 0.35))
+    return OffsetEstimate(lag, confidence, "motion")
+
+
+def _resample(signal: Signal, rate: float) -> Signal:
+    duration = signal.values.size / signal.rate
+    times = np.arange(0, duration, 1 / rate)
+    source = np.arange(signal.values.size) / signal.rate
+    return Signal(np.interp(times, source, signal.values), rate)
