@@ -8,7 +8,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from catalog.models import Asset, Event, Feed, Job, Rendition
+from catalog.models import Asset, AssetKind, Event, Feed, Job, Rendition
 from infra.settings import Settings
 
 T = TypeVar("T")
@@ -59,10 +59,41 @@ class AssetOut(BaseModel):
 
 class FeedOut(BaseModel):
     id: str
+    event_id: str
     name: str
     position: str | None
     angle_deg: float | None
+    source: str | None
+    enabled: bool
+    state: str
+    state_detail: str | None
+    mezzanine: bool
+    clock_offset_s: float
+    clock_drift_ppm: float | None
+    clock_confidence: float | None
+    clock_method: str | None
+    bitrate_kbps: float | None
+    last_segment_at: datetime | None
+    lag_s: float | None
+    live_playlist_url: str | None
     assets: list[AssetOut] = Field(default_factory=list)
+
+
+class FeedCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]*$")
+    source: str = Field(min_length=1, max_length=2000)
+    """srt://, rtmp://, rtsp:// or http(s):// (HLS)."""
+    position: str | None = Field(default=None, max_length=200)
+    angle_deg: float | None = Field(default=None, ge=0, lt=360)
+    start: bool = False
+
+
+class GapOut(BaseModel):
+    clock_start_s: float
+    clock_end_s: float
+    reason: str
 
 
 class EventSummary(BaseModel):
@@ -200,7 +231,11 @@ def asset_out(settings: Settings, asset: Asset, feed_name: str | None = None) ->
         recorded_at=asset.recorded_at,
         error=asset.error,
         master_playlist_key=asset.master_playlist_key,
-        playlist_url=playlist if asset.master_playlist_key else None,
+        playlist_url=(
+            f"{base}/recording.m3u8"
+            if asset.kind is AssetKind.LIVE
+            else (playlist if asset.master_playlist_key else None)
+        ),
         poster_url=base + "/poster.jpg" if asset.poster_key else None,
         download_url=download,
         renditions=[rendition_out(settings, asset.id, r) for r in asset.renditions],
@@ -219,13 +254,29 @@ def event_summary(event: Event) -> EventSummary:
     )
 
 
-def feed_out(settings: Settings, feed: Feed) -> FeedOut:
+def feed_out(settings: Settings, feed: Feed, *, with_assets: bool = True) -> FeedOut:
+    base = settings.api.public_url.rstrip("/")
+    live = feed.source is not None and "://" in feed.source
     return FeedOut(
         id=feed.id,
+        event_id=feed.event_id,
         name=feed.name,
         position=feed.position,
         angle_deg=feed.angle_deg,
-        assets=[asset_out(settings, a, feed.name) for a in feed.assets],
+        source=feed.source,
+        enabled=feed.enabled,
+        state=feed.state.value,
+        state_detail=feed.state_detail,
+        mezzanine=feed.mezzanine,
+        clock_offset_s=feed.clock_offset_s,
+        clock_drift_ppm=feed.clock_drift_ppm,
+        clock_confidence=feed.clock_confidence,
+        clock_method=feed.clock_method,
+        bitrate_kbps=feed.bitrate_kbps,
+        last_segment_at=feed.last_segment_at,
+        lag_s=feed.lag_s,
+        live_playlist_url=f"{base}/v1/feeds/{feed.id}/live.m3u8" if live else None,
+        assets=[asset_out(settings, a, feed.name) for a in feed.assets] if with_assets else [],
     )
 
 

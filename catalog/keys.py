@@ -28,3 +28,14 @@ def hls_prefix(event_id: str, feed_id: str, asset_id: str) -> str:
 
 def poster_key(event_id: str, feed_id: str, asset_id: str) -> str:
     return asset_prefix(event_id, feed_id, asset_id) + "poster.jpg"
+
+
+def live_segment_key(event_id: str, feed_id: str, asset_id: str, session: str, name: str) -> str:
+    """A live segment, named by the puller session and its file, so re-uploading after a crash
+    lands on the same key."""
+    return asset_prefix(event_id, feed_id, asset_id) + f"live/{session}/{safe_name(name)}"
+
+
+def live_rendition_key(segment_key: str, variant: str) -> str:
+    stem = segment_key.rsplit(".", 1)[0]
+    return f"{stem}.{variant}.ts"

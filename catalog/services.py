@@ -12,9 +12,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from catalog.models import (
     Asset,
+    AssetKind,
     AssetStatus,
     Event,
     Feed,
+    Gap,
     Job,
     JobKind,
     JobStatus,
@@ -247,3 +249,105 @@ def finish_job(job: Job, *, session: Session, error: str | None = None) -> None:
     if not error:
         job.progress = 1.0
     session.flush()
+
+
+# -- live feeds ----------------------------------------------------------------------------------
+
+
+def list_feeds(*, session: Session, event_id: str | None = None) -> Sequence[Feed]:
+    query = select(Feed).order_by(Feed.event_id, Feed.name)
+    if event_id:
+        query = query.where(Feed.event_id == event_id)
+    return session.scalars(query).all()
+
+
+def get_feed_by_name(event: Event, name: str, *, session: Session) -> Feed:
+    feed = session.scalar(select(Feed).where(Feed.event_id == event.id, Feed.name == name))
+    if feed is None:
+        raise NotFound(f"no feed {name!r} in event {event.name!r}")
+    return feed
+
+
+def add_live_feed(
+    event: Event,
+    name: str,
+    source: str,
+    *,
+    session: Session,
+    position: str | None = None,
+    angle_deg: float | None = None,
+) -> Feed:
+    """A new camera pulled from ``source``; its name must be new in the event."""
+    exists = session.scalar(select(Feed.id).where(Feed.event_id == event.id, Feed.name == name))
+    if exists is not None:
+        raise Conflict(f"event {event.name!r} already has a feed {name!r}")
+    feed = Feed(event_id=event.id, name=name, source=source, position=position, angle_deg=angle_deg)
+    session.add(feed)
+    session.flush()
+    return feed
+
+
+def find_live_asset(feed_id: str, *, session: Session) -> Asset | None:
+    return session.scalar(
+        select(Asset).where(Asset.feed_id == feed_id, Asset.kind == AssetKind.LIVE)
+    )
+
+
+def live_asset(feed: Feed, *, session: Session) -> Asset:
+    """The feed's live recording, created on first use; every connection appends to it."""
+    asset = find_live_asset(feed.id, session=session)
+    if asset is None:
+        asset = Asset(
+            feed_id=feed.id,
+            event_id=feed.event_id,
+            kind=AssetKind.LIVE,
+            status=AssetStatus.RECORDING,
+            filename=f"{feed.name} (live)",
+            original_key="",
+            sha256="",
+            size_bytes=0,
+            duration_s=0.0,
+            clock_source="arrival",
+        )
+        session.add(asset)
+        session.flush()
+    return asset
+
+
+def segment_by_key(key: str, *, session: Session) -> Segment | None:
+    return session.scalar(select(Segment).where(Segment.key == key))
+
+
+def next_sequence(asset_id: str, *, session: Session) -> int:
+    last = session.scalar(select(func.max(Segment.sequence)).where(Segment.asset_id == asset_id))
+    return 0 if last is None else last + 1
+
+
+def recent_segments(
+    asset_id: str, *, session: Session, limit: int | None = None
+) -> Sequence[Segment]:
+    """The asset's segments in order; with ``limit``, only the newest ``limit``."""
+    query = (
+        select(Segment)
+        .where(Segment.asset_id == asset_id)
+        .options(selectinload(Segment.renditions))
+    )
+    if limit is None:
+        return session.scalars(query.order_by(Segment.sequence)).all()
+    newest = session.scalars(query.order_by(Segment.sequence.desc()).limit(limit)).all()
+    return list(reversed(newest))
+
+
+def get_segment(segment_id: str, *, session: Session) -> Segment:
+    segment = session.scalar(
+        select(Segment).where(Segment.id == segment_id).options(selectinload(Segment.renditions))
+    )
+    if segment is None:
+        raise NotFound(f"no segment with id {segment_id}")
+    return segment
+
+
+def list_gaps(feed_id: str, *, session: Session) -> Sequence[Gap]:
+    return session.scalars(
+        select(Gap).where(Gap.feed_id == feed_id).order_by(Gap.clock_start_s)
+    ).all()

@@ -54,6 +54,22 @@ class MediaSettings(BaseModel):
     transcode_timeout_s: int = 3 * 3600
 
 
+class LiveSettings(BaseModel):
+    spool_dir: Path | None = None
+    """Where pullers write segments before upload; ``None`` means ``<home>/spool``."""
+    segment_s: float = Field(default=2.0, gt=0)
+    timeout_s: float = Field(default=5.0, gt=0)
+    """A source that sends nothing for this long is dropped and reconnected."""
+    stall_after_s: float = Field(default=6.0, gt=0)
+    reconnect_max_s: float = Field(default=30.0, gt=0)
+    give_up_after: int = Field(default=20, ge=1)
+    """Connection attempts without a single segment before the feed is marked failed."""
+    variants: list[int] = Field(default_factory=lambda: [720, 360])
+    """Rungs each live segment is transcoded to as it lands."""
+    window_segments: int = Field(default=10, ge=3)
+    """Segments in a live (sliding-window) playlist."""
+
+
 class APISettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8800
@@ -88,6 +104,7 @@ class Settings(BaseSettings):
     broker: BrokerSettings = Field(default_factory=BrokerSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
+    live: LiveSettings = Field(default_factory=LiveSettings)
     api: APISettings = Field(default_factory=APISettings)
     stack: StackSettings = Field(default_factory=StackSettings)
 
@@ -107,6 +124,10 @@ class Settings(BaseSettings):
     @property
     def database_url(self) -> str:
         return self.database.url or f"sqlite:///{self.home / 'vantage.db'}"
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.live.spool_dir or self.home / "spool"
 
 
 @lru_cache

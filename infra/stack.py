@@ -33,6 +33,8 @@ class Part:
     marker: str
     """A string the process's command line contains, to recognise it before signalling it."""
     port: int | None = None
+    role: str = ""
+    """What it does, for ``vantage status``."""
 
 
 @dataclass(frozen=True)
@@ -146,9 +148,11 @@ def broker_part(settings: Settings) -> Part:
     )
 
 
-def worker_part(settings: Settings, index: int) -> Part:
+def worker_part(settings: Settings, index: int, *, queues: str = "vod,replay,analysis") -> Part:
+    name = f"worker-{index}" if queues != "live" else "worker-live"
+    concurrency = settings.stack.worker_concurrency if queues != "live" else 1
     return Part(
-        f"worker-{index}",
+        name,
         [
             sys.executable,
             "-m",
@@ -157,15 +161,26 @@ def worker_part(settings: Settings, index: int) -> Part:
             "workers.app",
             "worker",
             "-Q",
-            "live,vod,replay,analysis",
+            queues,
             "-c",
-            str(settings.stack.worker_concurrency),
+            str(concurrency),
             "-n",
-            f"vantage-{index}@%h",
+            f"vantage-{name}@%h",
             "--loglevel",
             "INFO",
         ],
         marker="celery",
+        role=f"consuming {queues}",
+    )
+
+
+def supervisor_part() -> Part:
+    """The live ingest supervisor: one puller per enabled feed."""
+    return Part(
+        "ingest",
+        [sys.executable, "-m", "infra.cli.main", "feeds", "supervise"],
+        marker="supervise",
+        role="pulling enabled live feeds",
     )
 
 
@@ -199,8 +214,14 @@ def embedded_parts(settings: Settings) -> list[Part]:
 
 
 def app_parts(settings: Settings) -> list[Part]:
+    # Live segments have a worker of their own, so a VOD backlog can never delay them.
     workers = [worker_part(settings, i + 1) for i in range(settings.stack.workers)]
-    return [*workers, api_part(settings)]
+    return [
+        worker_part(settings, 0, queues="live"),
+        *workers,
+        supervisor_part(),
+        api_part(settings),
+    ]
 
 
 # -- process control -------------------------------------------------------------------------
@@ -332,7 +353,7 @@ def status(settings: Settings) -> list[PartStatus]:
         elif part.port and not port_open(part.port):
             statuses.append(PartStatus(part.name, "unhealthy", pid, f"port {part.port} closed"))
         else:
-            where = f"127.0.0.1:{part.port}" if part.port else "consuming live,vod,replay,analysis"
+            where = f"127.0.0.1:{part.port}" if part.port else part.role
             statuses.append(PartStatus(part.name, "running", pid, where))
     return statuses
 

@@ -16,6 +16,7 @@ from catalog import services
 from catalog.migrate import upgrade
 from infra import stack
 from infra.cli import bench as bench_cli
+from infra.cli import feeds as feeds_cli
 from infra.cli.common import console, err_console, friendly, print_json, sessions, settings, store
 from infra.cli.progress import wait_for_jobs
 from infra.database import make_engine, session_scope
@@ -31,6 +32,8 @@ app.add_typer(events_app, name="events")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(bench_cli.app, name="bench")
+app.add_typer(feeds_cli.app, name="feeds")
+app.command("simulate")(feeds_cli.simulate)
 
 
 # -- the stack -----------------------------------------------------------------------------------

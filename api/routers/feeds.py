@@ -1,0 +1,166 @@
+"""Live feeds: add, start, stop, state, gaps, and playlists rendered from segment rows."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+from fastapi.responses import RedirectResponse
+
+from api.deps import SessionDep, SettingsDep, StoreDep
+from api.playlists import SOURCE, master_playlist, media_playlist, variants_of
+from api.schemas import FeedCreate, FeedOut, GapOut, feed_out
+from catalog import services
+from catalog.models import Asset, AssetKind, AssetStatus, FeedState
+from infra.errors import BadRequest, NotFound
+from infra.settings import Settings
+from ingest.media.segmenter import protocol_of
+
+router = APIRouter(tags=["feeds"])
+
+HLS = "application/vnd.apple.mpegurl"
+_NO_CACHE = {"Cache-Control": "no-cache"}
+
+
+@router.get("/v1/events/{event_id}/feeds", response_model=list[FeedOut])
+def list_feeds(event_id: str, session: SessionDep, settings: SettingsDep) -> list[FeedOut]:
+    """The event's feeds with their state, clock and live playlist."""
+    services.get_event(event_id, session=session)
+    feeds = services.list_feeds(session=session, event_id=event_id)
+    return [feed_out(settings, f, with_assets=False) for f in feeds]
+
+
+@router.post(
+    "/v1/events/{event_id}/feeds", response_model=FeedOut, status_code=status.HTTP_201_CREATED
+)
+def add_feed(
+    event_id: str, body: FeedCreate, session: SessionDep, settings: SettingsDep
+) -> FeedOut:
+    """Add a live camera; with ``start`` it is pulled at once."""
+    try:
+        protocol = protocol_of(body.source)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
+    if protocol == "file":
+        raise BadRequest("a live feed needs a srt://, rtmp://, rtsp:// or http(s):// source")
+    event = services.get_event(event_id, session=session)
+    feed = services.add_live_feed(
+        event, body.name, body.source, session=session,
+        position=body.position, angle_deg=body.angle_deg,
+    )  # fmt: skip
+    if body.start:
+        feed.enabled, feed.state = True, FeedState.CONNECTING
+    return feed_out(settings, feed, with_assets=False)
+
+
+@router.get("/v1/feeds/{feed_id}", response_model=FeedOut)
+def get_feed(feed_id: str, session: SessionDep, settings: SettingsDep) -> FeedOut:
+    """One feed: state, bitrate, last segment, lag, clock offset."""
+    return feed_out(settings, services.get_feed(feed_id, session=session), with_assets=False)
+
+
+@router.post(
+    "/v1/feeds/{feed_id}/start", response_model=FeedOut, status_code=status.HTTP_202_ACCEPTED
+)
+def start_feed(feed_id: str, session: SessionDep, settings: SettingsDep) -> FeedOut:
+    """Ask the supervisor to pull the feed."""
+    feed = services.get_feed(feed_id, session=session)
+    if not feed.source or protocol_of(feed.source) == "file":
+        raise BadRequest(f"feed {feed.name} has no live source")
+    if not feed.enabled:
+        feed.enabled, feed.state, feed.state_detail = True, FeedState.CONNECTING, "start requested"
+    return feed_out(settings, feed, with_assets=False)
+
+
+@router.post(
+    "/v1/feeds/{feed_id}/stop", response_model=FeedOut, status_code=status.HTTP_202_ACCEPTED
+)
+def stop_feed(feed_id: str, session: SessionDep, settings: SettingsDep) -> FeedOut:
+    """Ask the supervisor to stop pulling; the last segment is closed and recorded."""
+    feed = services.get_feed(feed_id, session=session)
+    feed.enabled = False
+    return feed_out(settings, feed, with_assets=False)
+
+
+@router.get("/v1/feeds/{feed_id}/gaps", response_model=list[GapOut])
+def gaps(feed_id: str, session: SessionDep) -> list[GapOut]:
+    """Stretches of the event clock with no recording from this feed, and why."""
+    services.get_feed(feed_id, session=session)
+    return [
+        GapOut(clock_start_s=g.clock_start_s, clock_end_s=g.clock_end_s, reason=g.reason)
+        for g in services.list_gaps(feed_id, session=session)
+    ]
+
+
+def _live_asset(feed_id: str, session: SessionDep) -> Asset:
+    feed = services.get_feed(feed_id, session=session)
+    asset = services.find_live_asset(feed.id, session=session)
+    if asset is None:
+        raise NotFound(f"feed {feed.name} has no recording yet")
+    return asset
+
+
+def _segment_uri(settings: Settings) -> str:
+    return settings.api.public_url.rstrip("/") + "/v1/segments/{segment}/{variant}.ts"
+
+
+@router.get("/v1/feeds/{feed_id}/live.m3u8", response_class=Response)
+def live_master(feed_id: str, session: SessionDep, settings: SettingsDep) -> Response:
+    """Master playlist of the feed's live window: the live rungs and the source."""
+    asset = _live_asset(feed_id, session)
+    window = services.recent_segments(
+        asset.id, session=session, limit=settings.live.window_segments
+    )
+    body = master_playlist(variants_of(window), "live/{variant}.m3u8")
+    return Response(body, media_type=HLS, headers=_NO_CACHE)
+
+
+@router.get("/v1/feeds/{feed_id}/live/{variant}.m3u8", response_class=Response)
+def live_media(feed_id: str, variant: str, session: SessionDep, settings: SettingsDep) -> Response:
+    """Sliding-window media playlist; it gains an ENDLIST once the recording is finished."""
+    asset = _live_asset(feed_id, session)
+    window = services.recent_segments(
+        asset.id, session=session, limit=settings.live.window_segments
+    )
+    ended = asset.status is not AssetStatus.RECORDING
+    body = media_playlist(window, variant, _segment_uri(settings), ended=ended)
+    return Response(body, media_type=HLS, headers=_NO_CACHE)
+
+
+@router.get("/v1/assets/{asset_id}/recording.m3u8", response_class=Response)
+def recording_master(asset_id: str, session: SessionDep, settings: SettingsDep) -> Response:
+    """Master playlist of a whole live recording."""
+    asset = services.get_asset(asset_id, session=session)
+    segments = services.recent_segments(asset.id, session=session)
+    if asset.kind is not AssetKind.LIVE or not segments:
+        raise NotFound(f"asset {asset_id} is not a live recording with segments")
+    body = master_playlist(variants_of(segments), "recording/{variant}.m3u8")
+    return Response(body, media_type=HLS, headers=_NO_CACHE)
+
+
+@router.get("/v1/assets/{asset_id}/recording/{variant}.m3u8", response_class=Response)
+def recording_media(
+    asset_id: str, variant: str, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """The whole recording: a VOD playlist once finished, an event playlist while recording."""
+    asset = services.get_asset(asset_id, session=session)
+    if asset.kind is not AssetKind.LIVE:
+        raise NotFound(f"asset {asset_id} is not a live recording")
+    segments = services.recent_segments(asset.id, session=session)
+    ended = asset.status is not AssetStatus.RECORDING
+    body = media_playlist(segments, variant, _segment_uri(settings), ended=ended)
+    return Response(body, media_type=HLS, headers=_NO_CACHE)
+
+
+@router.get("/v1/segments/{segment_id}/{variant}.ts", response_class=RedirectResponse)
+def segment(
+    segment_id: str, variant: str, session: SessionDep, store: StoreDep
+) -> RedirectResponse:
+    """A segment (source or rung): a redirect to a short-lived presigned URL."""
+    row = services.get_segment(segment_id, session=session)
+    if variant == SOURCE:
+        key = row.key
+    else:
+        match = next((r for r in row.renditions if r.variant == variant), None)
+        if match is None:
+            raise NotFound(f"segment {segment_id} has no {variant} rendition")
+        key = match.key
+    return RedirectResponse(store.presigned_get(key, expires_s=900), status_code=307)

@@ -1,0 +1,181 @@
+"""One feed's puller: runs ffmpeg against the source, records segments as they close,
+reconnects with backoff, and keeps the feed's state honest."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from catalog import services
+from catalog.models import AssetStatus, FeedState
+from infra.database import session_scope
+from ingest.live.spool import Anchor, LiveRuntime, commit_ready, drain
+from ingest.media.segmenter import (
+    LIST_NAME,
+    PullOptions,
+    needs_mezzanine,
+    parse_segment_list,
+    puller_args,
+)
+
+log = logging.getLogger(__name__)
+
+_TICK_S = 0.2
+
+
+def new_session_name() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+
+
+class FeedPuller(threading.Thread):
+    """Pulls one feed until :meth:`stop` is called or the source never answers."""
+
+    def __init__(self, feed_id: str, runtime: LiveRuntime) -> None:
+        super().__init__(name=f"puller-{feed_id[:8]}", daemon=True)
+        self.feed_id = feed_id
+        self.runtime = runtime
+        self._stop_requested = threading.Event()
+        self._last_state: tuple[FeedState, str | None] | None = None
+
+    def stop(self) -> None:
+        self._stop_requested.set()
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def _set_state(self, state: FeedState, detail: str | None = None) -> None:
+        if self._last_state == (state, detail):
+            return
+        self._last_state = (state, detail)
+        log.info("feed %s: %s %s", self.feed_id[:8], state.value, detail or "")
+        with session_scope(self.runtime.sessions) as session:
+            feed = services.get_feed(self.feed_id, session=session)
+            feed.state, feed.state_detail = state, detail
+            asset = services.live_asset(feed, session=session)
+            if state is FeedState.LIVE:
+                asset.status = AssetStatus.RECORDING
+            elif state in (FeedState.STOPPED, FeedState.FAILED):
+                asset.status = AssetStatus.READY if asset.size_bytes else AssetStatus.FAILED
+                if state is FeedState.FAILED:
+                    feed.enabled = False
+
+    def _feed(self) -> tuple[str, bool]:
+        with session_scope(self.runtime.sessions) as session:
+            feed = services.get_feed(self.feed_id, session=session)
+            return feed.source or "", feed.mezzanine
+
+    def _set_mezzanine(self) -> None:
+        with session_scope(self.runtime.sessions) as session:
+            feed = services.get_feed(self.feed_id, session=session)
+            feed.mezzanine = True
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        live = self.runtime.settings.live
+        attempts, backoff, reason = 0, 1.0, "feed started"
+        feed_dir = self.runtime.settings.spool_dir / self.feed_id
+        drain(self.runtime, self.feed_id)
+        while not self._stop_requested.is_set():
+            source, mezzanine = self._feed()
+            session_dir = feed_dir / new_session_name()
+            session_dir.mkdir(parents=True, exist_ok=True)
+            Anchor(reason=reason).save(session_dir)
+            options = PullOptions(
+                segment_s=live.segment_s, mezzanine=mezzanine, timeout_s=live.timeout_s
+            )
+            attempt = attempts + 1
+            self._set_state(FeedState.CONNECTING, f"connecting to {source} (attempt {attempt})")
+            got_any, why = self._pull(source, session_dir, options)
+            if self._stop_requested.is_set():
+                self._set_state(FeedState.STOPPED, "stopped by operator")
+                break
+            closed = parse_segment_list(_read(session_dir / LIST_NAME))
+            if not mezzanine and needs_mezzanine(closed, live.segment_s):
+                self._set_mezzanine()
+                reason = "switched to a mezzanine re-encode: the source's GOP is too long"
+                continue
+            if got_any:
+                attempts, backoff = 0, 1.0
+                reason = f"source dropped: {why}"
+            else:
+                attempts += 1
+                reason = f"source lost: {why}"
+            if attempts >= live.give_up_after:
+                self._set_state(
+                    FeedState.FAILED, f"never connected after {attempts} attempts: {why}"
+                )
+                break
+            self._set_state(FeedState.CONNECTING, f"{reason}; reconnecting in {backoff:.0f} s")
+            self._stop_requested.wait(backoff)
+            backoff = min(backoff * 2, live.reconnect_max_s)
+        drain(self.runtime, self.feed_id)
+
+    def _pull(self, source: str, session_dir: Path, options: PullOptions) -> tuple[bool, str]:
+        """Run one ffmpeg connection; True if it delivered any segment, and why it ended."""
+        live = self.runtime.settings.live
+        argv = [self.runtime.ffmpeg, *puller_args(source, session_dir, options)]
+        stderr = (session_dir / "ffmpeg.log").open("wb")
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr)
+        stderr.close()
+        got_any, last_progress, started = False, time.monotonic(), time.monotonic()
+        give_up = max(live.timeout_s * 2, live.segment_s * 4, 10.0)
+        try:
+            while True:
+                count, problem = commit_ready(self.runtime, self.feed_id, session_dir, final=False)
+                now = time.monotonic()
+                if count:
+                    got_any, last_progress = True, now
+                if problem:
+                    self._set_state(FeedState.LIVE, f"storage unavailable, spooling: {problem}")
+                elif count:
+                    detail = (
+                        "mezzanine re-encode (source GOP too long)" if options.mezzanine else None
+                    )
+                    self._set_state(FeedState.LIVE, detail)
+                if proc.poll() is not None or self._stop_requested.is_set():
+                    break
+                silent = now - (last_progress if got_any else started)
+                if got_any and silent > live.stall_after_s:
+                    self._set_state(FeedState.STALLED, f"no segment for {silent:.0f} s")
+                if silent > give_up:
+                    proc.kill()
+                    break
+                time.sleep(_TICK_S)
+        finally:
+            _finish(proc)
+        # The puller is gone: what it left (including a half-written last segment) is recorded.
+        count, problem = commit_ready(self.runtime, self.feed_id, session_dir, final=True)
+        if problem:
+            log.warning("feed %s: segments left in the spool: %s", self.feed_id[:8], problem)
+        got_any = got_any or count > 0
+        return got_any, _last_error(
+            session_dir / "ffmpeg.log"
+        ) or f"ffmpeg exited ({proc.returncode})"
+
+
+def _finish(proc: subprocess.Popen[bytes]) -> None:
+    """Ask ffmpeg to close its current segment (SIGINT), then insist."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def _last_error(log_path: Path) -> str | None:
+    lines = [line.strip() for line in _read(log_path).splitlines() if line.strip()]
+    return lines[-1][:300] if lines else None
