@@ -42,5 +42,7 @@ def _session(request: Request) -> Iterator[Session]:
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 StoreDep = Annotated[ObjectStore, Depends(_store)]
-SessionDep = Annotated[Session, Depends(_session)]
+# scope="function": the commit happens before the response is sent, so a client that reads
+# back what it just wrote (from any process) always finds it.
+SessionDep = Annotated[Session, Depends(_session, scope="function")]
 SessionFactoryDep = Annotated[sessionmaker[Session], Depends(_session_factory)]

@@ -42,7 +42,8 @@ def live_segment_args(
             "-c:v", "libx264", "-preset", preset, "-b:v", f"{out.rung.video_kbps}k",
             "-maxrate", f"{out.rung.video_kbps * 107 // 100}k",
             "-bufsize", f"{out.rung.video_kbps}k", "-pix_fmt", "yuv420p",
-            "-muxdelay", "0", "-muxpreload", "0", "-f", "mpegts", str(out.path),
+            "-muxdelay", "0", "-muxpreload", "0",
+            "-mpegts_flags", "+initial_discontinuity", "-f", "mpegts", str(out.path),
         ]  # fmt: skip
     return args
 

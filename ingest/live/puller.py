@@ -17,6 +17,7 @@ from infra.database import session_scope
 from ingest.live.spool import Anchor, LiveRuntime, commit_ready, drain
 from ingest.media.segmenter import (
     LIST_NAME,
+    ClosedSegment,
     PullOptions,
     needs_mezzanine,
     parse_segment_list,
@@ -77,7 +78,8 @@ class FeedPuller(threading.Thread):
 
     def run(self) -> None:
         live = self.runtime.settings.live
-        attempts, backoff, reason = 0, 1.0, "feed started"
+        failures, backoff, reason = 0, 1.0, "feed started"
+        ever_live = False
         feed_dir = self.runtime.settings.spool_dir / self.feed_id
         drain(self.runtime, self.feed_id)
         while not self._stop_requested.is_set():
@@ -88,35 +90,39 @@ class FeedPuller(threading.Thread):
             options = PullOptions(
                 segment_s=live.segment_s, mezzanine=mezzanine, timeout_s=live.timeout_s
             )
-            attempt = attempts + 1
-            self._set_state(FeedState.CONNECTING, f"connecting to {source} (attempt {attempt})")
-            got_any, why = self._pull(source, session_dir, options)
+            self._set_state(
+                FeedState.CONNECTING, f"connecting to {source} (attempt {failures + 1})"
+            )
+            got_any, why, closed = self._pull(source, session_dir, options)
             if self._stop_requested.is_set():
                 self._set_state(FeedState.STOPPED, "stopped by operator")
                 break
-            closed = parse_segment_list(_read(session_dir / LIST_NAME))
             if not mezzanine and needs_mezzanine(closed, live.segment_s):
                 self._set_mezzanine()
                 reason = "switched to a mezzanine re-encode: the source's GOP is too long"
                 continue
             if got_any:
-                attempts, backoff = 0, 1.0
+                ever_live, failures, backoff = True, 0, 1.0
                 reason = f"source dropped: {why}"
             else:
-                attempts += 1
-                reason = f"source lost: {why}"
-            if attempts >= live.give_up_after:
+                failures += 1
+            # A camera that was on air is retried for as long as the operator wants it; one
+            # that never answered is given up on, so a typo in a URL does not spin forever.
+            if not ever_live and failures >= live.give_up_after:
                 self._set_state(
-                    FeedState.FAILED, f"never connected after {attempts} attempts: {why}"
+                    FeedState.FAILED, f"never connected after {failures} attempts: {why}"
                 )
                 break
-            self._set_state(FeedState.CONNECTING, f"{reason}; reconnecting in {backoff:.0f} s")
+            self._set_state(FeedState.CONNECTING, f"{why}; reconnecting in {backoff:.0f} s")
             self._stop_requested.wait(backoff)
             backoff = min(backoff * 2, live.reconnect_max_s)
         drain(self.runtime, self.feed_id)
 
-    def _pull(self, source: str, session_dir: Path, options: PullOptions) -> tuple[bool, str]:
-        """Run one ffmpeg connection; True if it delivered any segment, and why it ended."""
+    def _pull(
+        self, source: str, session_dir: Path, options: PullOptions
+    ) -> tuple[bool, str, list[ClosedSegment]]:
+        """Run one ffmpeg connection: whether it delivered any segment, why it ended, and the
+        segments it closed."""
         live = self.runtime.settings.live
         argv = [self.runtime.ffmpeg, *puller_args(source, session_dir, options)]
         stderr = (session_dir / "ffmpeg.log").open("wb")
@@ -148,14 +154,13 @@ class FeedPuller(threading.Thread):
                 time.sleep(_TICK_S)
         finally:
             _finish(proc)
+        why = _last_error(session_dir / "ffmpeg.log") or f"ffmpeg exited ({proc.returncode})"
+        closed = parse_segment_list(_read(session_dir / LIST_NAME))
         # The puller is gone: what it left (including a half-written last segment) is recorded.
         count, problem = commit_ready(self.runtime, self.feed_id, session_dir, final=True)
         if problem:
             log.warning("feed %s: segments left in the spool: %s", self.feed_id[:8], problem)
-        got_any = got_any or count > 0
-        return got_any, _last_error(
-            session_dir / "ffmpeg.log"
-        ) or f"ffmpeg exited ({proc.returncode})"
+        return got_any or count > 0, why, closed
 
 
 def _finish(proc: subprocess.Popen[bytes]) -> None:

@@ -95,6 +95,9 @@ def puller_args(url: str, session_dir: Path, options: PullOptions) -> list[str]:
         "-f", "segment",
         "-segment_time", f"{options.segment_s:g}",
         "-segment_format", "mpegts",
+        # Each file starts new continuity counters; flag it so players joining files don't
+        # take the jump for corruption.
+        "-segment_format_options", "mpegts_flags=+initial_discontinuity",
         "-segment_list", str(session_dir / LIST_NAME),
         "-segment_list_type", "csv",
         "-segment_list_flags", "+live",

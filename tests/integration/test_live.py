@@ -1,0 +1,267 @@
+"""Live ingest against the camera simulator: pullers, spool, gaps, playlists, live renditions."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from fractions import Fraction
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from catalog import services
+from catalog.models import FeedState, Segment
+from infra.database import session_scope
+from infra.settings import LiveSettings, Settings, StorageSettings
+from infra.simulator import Simulator
+from infra.storage import ObjectStore
+from ingest.live.spool import LiveRuntime, drain
+from ingest.live.supervisor import Supervisor
+from tests.conftest import free_port
+from tests.unit.test_media import decoded_frames
+from transcode import framecode
+
+LIVE = LiveSettings(
+    segment_s=2.0, timeout_s=3.0, stall_after_s=4.0, reconnect_max_s=2.0, give_up_after=2
+)
+
+
+@pytest.fixture(scope="module")
+def live_settings(embedded: Settings) -> Settings:
+    return embedded.model_copy(update={"live": LIVE})
+
+
+@pytest.fixture(scope="module")
+def simulator(ffmpeg, live_settings) -> Iterator[Simulator]:
+    sim = Simulator(
+        ffmpeg, cameras=2, protocol="hls", folder=live_settings.home / "sim",
+        base_port=free_port(), size=(640, 360), rate=Fraction(25), delays=[0.0, 0.4],
+        bitrate_kbps=800,
+    )  # fmt: skip
+    sim.start()
+    for cam in sim.cameras:  # a camera is on air once its playlist is served
+        wait_until(lambda c=cam: httpx.get(c.url).status_code == 200, timeout=20)
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture(scope="module")
+def runtime(live_settings, sessions, store, ffmpeg) -> LiveRuntime:
+    return LiveRuntime(settings=live_settings, sessions=sessions, store=store, ffmpeg=ffmpeg)
+
+
+@pytest.fixture(scope="module")
+def supervisor(runtime) -> Iterator[Supervisor]:
+    sup = Supervisor(runtime, poll_s=0.5)
+    stop = threading.Event()
+    thread = threading.Thread(target=sup.run, args=(stop,), daemon=True)
+    thread.start()
+    yield sup
+    stop.set()
+    thread.join(60)
+
+
+def wait_until(check, timeout=40.0, every=0.3):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError("condition not met in time")
+
+
+def segments_of(sessions, feed_id):
+    with session_scope(sessions) as session:
+        asset = services.find_live_asset(feed_id, session=session)
+        if asset is None:
+            return []
+        return [
+            (s.id, s.sequence, s.clock_start_s, s.duration_s, s.discontinuity, len(s.renditions))
+            for s in services.recent_segments(asset.id, session=session)
+        ]
+
+
+def feed_state(sessions, feed_id):
+    with session_scope(sessions) as session:
+        feed = services.get_feed(feed_id, session=session)
+        return feed.state, feed.state_detail
+
+
+@pytest.fixture(scope="module")
+def live_event(sessions, simulator, supervisor, worker):
+    with session_scope(sessions) as session:
+        event = services.create_event("Live final", session=session, sport="football")
+        ids = []
+        for cam in simulator.cameras:
+            feed = services.add_live_feed(event, cam.camera.name, cam.url, session=session)
+            feed.enabled = True
+            ids.append(feed.id)
+        return event.id, ids
+
+
+def test_feeds_go_live_and_segments_land(live_event, sessions):
+    _, (cam1, cam2) = live_event
+    for feed_id in (cam1, cam2):
+        wait_until(lambda f=feed_id: len(segments_of(sessions, f)) >= 3)
+        assert feed_state(sessions, feed_id)[0] is FeedState.LIVE
+    with session_scope(sessions) as session:
+        feed = services.get_feed(cam1, session=session)
+        assert feed.lag_s is not None and feed.lag_s >= 0
+        assert feed.bitrate_kbps and feed.bitrate_kbps > 100
+        assert feed.last_segment_at is not None
+    rows = segments_of(sessions, cam1)
+    sequences = [r[1] for r in rows]
+    assert sequences == list(range(len(rows)))
+    for previous, current in itertools.pairwise(rows):
+        # Back to back on the event clock: each starts where the last ended.
+        assert current[2] == pytest.approx(previous[2] + previous[3], abs=0.05)
+
+
+def test_live_playlists_play_and_gain_renditions(live_event, sessions, api_url, ffmpeg, tmp_path):
+    _, (cam1, _) = live_event
+    # The live worker transcodes each landed segment to 360p (the 640x360 source's only rung).
+    wait_until(lambda: sum(1 for r in segments_of(sessions, cam1) if r[5]) >= 2, timeout=60)
+    master = httpx.get(f"{api_url}/v1/feeds/{cam1}/live.m3u8")
+    assert master.status_code == 200
+    assert "live/360p.m3u8" in master.text and "live/source.m3u8" in master.text
+    media = httpx.get(f"{api_url}/v1/feeds/{cam1}/live/360p.m3u8").text
+    assert "#EXT-X-ENDLIST" not in media and "#EXT-X-PROGRAM-DATE-TIME:" in media
+    frames = decoded_frames(ffmpeg, f"{api_url}/v1/feeds/{cam1}/live/source.m3u8", seconds=4)
+    assert frames == 100  # 4 s at 25 fps, across segment boundaries
+    # The picture is the simulator's: its frame code reads back from a live rendition.
+    first_rendition = next(r for r in segments_of(sessions, cam1) if r[5])
+    url = f"{api_url}/v1/segments/{first_rendition[0]}/360p.ts"
+    still = tmp_path / "still.png"
+    import subprocess
+
+    subprocess.run(
+        [ffmpeg, "-nostdin", "-loglevel", "error", "-i", url, "-frames:v", "1", str(still)],
+        check=True,
+    )
+    import cv2
+
+    code = framecode.read(cv2.imread(str(still)))
+    assert code is not None and code.camera == 0
+
+
+def test_stop_and_restart_leaves_a_recorded_gap_and_nothing_lost(live_event, sessions, api_url):
+    _, (_, cam2) = live_event
+    wait_until(lambda: len(segments_of(sessions, cam2)) >= 2)
+    assert httpx.post(f"{api_url}/v1/feeds/{cam2}/stop").status_code == 202
+    wait_until(lambda: feed_state(sessions, cam2)[0] is FeedState.STOPPED)
+    stopped = segments_of(sessions, cam2)
+    time.sleep(3)
+    # Nothing lands while stopped (renditions of the last segments may still arrive).
+    assert [r[:5] for r in segments_of(sessions, cam2)] == [r[:5] for r in stopped]
+    recording = httpx.get(f"{api_url}/v1/feeds/{cam2}/live/source.m3u8").text
+    assert recording.rstrip().endswith("#EXT-X-ENDLIST")
+    assert httpx.post(f"{api_url}/v1/feeds/{cam2}/start").status_code == 202
+    wait_until(lambda: len(segments_of(sessions, cam2)) >= len(stopped) + 2)
+    rows = segments_of(sessions, cam2)
+    assert [r[1] for r in rows] == list(range(len(rows)))
+    resumed = rows[len(stopped)]
+    assert resumed[4] is True  # discontinuity
+    gaps = httpx.get(f"{api_url}/v1/feeds/{cam2}/gaps").json()
+    assert gaps, "the stop must be a recorded gap"
+    last_before = stopped[-1][2] + stopped[-1][3]
+    assert gaps[-1]["clock_start_s"] == pytest.approx(last_before, abs=0.01)
+    assert gaps[-1]["clock_end_s"] == pytest.approx(resumed[2], abs=0.01)
+    assert gaps[-1]["clock_end_s"] - gaps[-1]["clock_start_s"] >= 2.5
+    with session_scope(sessions) as session:
+        keys = session.scalars(select(Segment.key).where(Segment.feed_id == cam2)).all()
+        assert len(keys) == len(set(keys))
+
+
+def test_a_dropped_source_is_reconnected_and_the_gap_says_why(
+    live_event, sessions, simulator, api_url
+):
+    _, (cam1, _) = live_event
+    before = len(segments_of(sessions, cam1))
+    simulator.pause("cam1")
+    wait_until(lambda: feed_state(sessions, cam1)[0] in (FeedState.STALLED, FeedState.CONNECTING))
+    time.sleep(2)
+    simulator.resume("cam1")
+    wait_until(lambda: feed_state(sessions, cam1)[0] is FeedState.LIVE and any(
+        r[4] for r in segments_of(sessions, cam1)[before:]
+    ), timeout=60)  # fmt: skip
+    reasons = [g["reason"] for g in httpx.get(f"{api_url}/v1/feeds/{cam1}/gaps").json()]
+    assert any(r.startswith("source dropped") for r in reasons), reasons
+
+
+def test_a_source_that_never_connects_ends_failed(sessions, supervisor, api_url):
+    dead = f"http://127.0.0.1:{free_port()}/nobody/index.m3u8"
+    event = httpx.post(f"{api_url}/v1/events", json={"name": "Empty stadium"}).json()
+    feed = httpx.post(
+        f"{api_url}/v1/events/{event['id']}/feeds",
+        json={"name": "cam9", "source": dead, "start": True},
+    ).json()
+    wait_until(lambda: feed_state(sessions, feed["id"])[0] is FeedState.FAILED, timeout=60)
+    answer = httpx.get(f"{api_url}/v1/feeds/{feed['id']}").json()
+    assert (
+        answer["state"] == "failed" and "never connected after 2 attempts" in answer["state_detail"]
+    )
+    assert answer["enabled"] is False
+
+
+def test_bad_feed_requests_are_refused(api_url):
+    event = httpx.post(f"{api_url}/v1/events", json={"name": "Bad feeds"}).json()
+    base = f"{api_url}/v1/events/{event['id']}/feeds"
+    assert httpx.post(base, json={"name": "x", "source": "ftp://cam"}).status_code == 400
+    assert httpx.post(base, json={"name": "x", "source": "/etc/passwd"}).status_code == 400
+    assert httpx.post(base, json={"name": "../x", "source": "srt://h:1"}).status_code == 422
+    assert (
+        httpx.post(
+            f"{api_url}/v1/events/nope/feeds", json={"name": "x", "source": "srt://h:1"}
+        ).status_code
+        == 404
+    )
+    assert httpx.post(f"{api_url}/v1/feeds/nope/start").status_code == 404
+    assert httpx.get(f"{api_url}/v1/feeds/nope/live.m3u8").status_code == 404
+
+
+def test_storage_outage_spools_then_drains_without_duplicates(
+    runtime, sessions, ffmpeg, live_settings
+):
+    """Pull a feed while the bucket is unreachable: segments wait on disk; once storage is back a
+    drain records each exactly once, and a second drain records nothing."""
+    from ingest.live.puller import FeedPuller
+
+    down = ObjectStore(StorageSettings(endpoint_url=f"http://127.0.0.1:{free_port()}", bucket="x"))
+    outage = replace(runtime, store=down, enqueue=False)
+    sim = Simulator(
+        ffmpeg, cameras=1, protocol="hls", folder=live_settings.home / "sim-outage",
+        base_port=free_port(), size=(320, 180), rate=Fraction(25), bitrate_kbps=300,
+    )  # fmt: skip
+    sim.start()
+    wait_until(lambda: httpx.get(sim.cameras[0].url).status_code == 200, timeout=20)
+    with session_scope(sessions) as session:
+        event = services.create_event("Storage outage", session=session)
+        feed_id = services.add_live_feed(event, "cam1", sim.cameras[0].url, session=session).id
+    puller = FeedPuller(feed_id, outage)
+    puller.start()
+    try:
+        spool = live_settings.spool_dir / feed_id
+        wait_until(lambda: len(list(spool.glob("*/*.ts"))) >= 3, timeout=40)
+        wait_until(lambda: (feed_state(sessions, feed_id)[1] or "").startswith("storage"))
+        assert "spooling" in (feed_state(sessions, feed_id)[1] or "")
+    finally:
+        puller.stop()
+        puller.join(30)
+        sim.stop()
+    assert segments_of(sessions, feed_id) == []
+    spooled = len(list(spool.glob("*/*.ts")))
+    assert spooled >= 3
+    recorded, problem = drain(replace(runtime, enqueue=False), feed_id)
+    assert problem is None and recorded == spooled
+    assert drain(replace(runtime, enqueue=False), feed_id) == (0, None)
+    with session_scope(sessions) as session:
+        count = session.scalar(
+            select(func.count()).select_from(Segment).where(Segment.feed_id == feed_id)
+        )
+    assert count == spooled
+    assert not list(spool.glob("*/*.ts"))
