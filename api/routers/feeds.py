@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import SessionDep, SettingsDep, StoreDep
+from api.deps import SessionDep, SessionFactoryDep, SettingsDep, StoreDep
 from api.playlists import SOURCE, master_playlist, media_playlist, variants_of
 from api.schemas import FeedCreate, FeedOut, GapOut, feed_out
 from catalog import services
 from catalog.models import Asset, AssetKind, AssetStatus, FeedState
 from infra.errors import BadRequest, NotFound
 from infra.settings import Settings
+from ingest.clock_sync import sync_event
 from ingest.media.segmenter import protocol_of
+from transcode.ffmpeg import find_ffmpeg
 
 router = APIRouter(tags=["feeds"])
 
@@ -49,6 +52,33 @@ def add_feed(
     if body.start:
         feed.enabled, feed.state = True, FeedState.CONNECTING
     return feed_out(settings, feed, with_assets=False)
+
+
+@router.post("/v1/events/{event_id}/sync", response_model=list[FeedOut])
+async def sync(
+    event_id: str,
+    session: SessionDep,
+    sessions: SessionFactoryDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    reference: str | None = None,
+    window_s: float = Query(20.0, ge=3, le=120),
+) -> list[FeedOut]:
+    """Measure each feed's offset against ``reference`` (default: the first feed) from audio, or
+    from motion where there is none, and move it on the event clock accordingly."""
+    services.get_event(event_id, session=session)
+    await run_in_threadpool(
+        sync_event,
+        event_id,
+        sessions=sessions,
+        store=store,
+        ffmpeg=find_ffmpeg(settings.media.ffmpeg),
+        reference=reference,
+        window_s=window_s,
+    )
+    session.expire_all()
+    feeds = services.list_feeds(session=session, event_id=event_id)
+    return [feed_out(settings, f, with_assets=False) for f in feeds]
 
 
 @router.get("/v1/feeds/{feed_id}", response_model=FeedOut)

@@ -205,6 +205,39 @@ def events_show(name: str, as_json: Annotated[bool, typer.Option("--json")] = Fa
     console.print(table)
 
 
+@events_app.command("sync")
+@friendly
+def events_sync(
+    name: str,
+    reference: Annotated[
+        str | None, typer.Option(help="Reference feed (default: the first).")
+    ] = None,
+    window: Annotated[float, typer.Option(help="Seconds of the event clock to compare.")] = 20.0,
+) -> None:
+    """Measure each feed's offset from content and move it on the event clock."""
+    from ingest.clock_sync import sync_event
+    from transcode.ffmpeg import find_ffmpeg
+
+    config = settings()
+    factory = sessions(config)
+    with session_scope(factory) as session:
+        event_id = services.get_event_by_name(name, session=session).id
+    results = sync_event(
+        event_id, sessions=factory, store=store(config), ffmpeg=find_ffmpeg(config.media.ffmpeg),
+        reference=reference, window_s=window,
+    )  # fmt: skip
+    table = Table("feed", "moved by", "offset now", "method", "confidence")
+    for r in results:
+        table.add_row(
+            r.feed,
+            f"{r.correction_s:+.3f}s",
+            f"{r.offset_s:+.3f}s",
+            r.method,
+            f"{r.confidence:.2f}",
+        )
+    console.print(table)
+
+
 # -- ingest --------------------------------------------------------------------------------------
 
 

@@ -265,3 +265,45 @@ def test_storage_outage_spools_then_drains_without_duplicates(
         )
     assert count == spooled
     assert not list(spool.glob("*/*.ts"))
+
+
+def frame_code_at(store, sessions, feed_id, at_s, folder):
+    """The frame code of the picture a feed shows at event time ``at_s``."""
+    import cv2
+
+    with session_scope(sessions) as session:
+        asset = services.find_live_asset(feed_id, session=session)
+        segment = next(
+            s for s in services.recent_segments(asset.id, session=session)
+            if s.clock_start_s <= at_s < s.clock_start_s + s.duration_s
+        )  # fmt: skip
+        key, start = segment.key, segment.clock_start_s
+    local = folder / f"{feed_id}.ts"
+    store.get_file(key, local)
+    capture = cv2.VideoCapture(str(local))
+    index = round((at_s - start) * 25)
+    for _ in range(index + 1):
+        ok, picture = capture.read()
+        assert ok
+    capture.release()
+    return framecode.read(picture)
+
+
+def test_sync_lines_cameras_up_to_the_frame(live_event, sessions, store, api_url, tmp_path):
+    """The simulator's cam2 shows the match 0.4 s late. After a sync, the same event time shows
+    the same match frame on both cameras, within one frame."""
+    event_id, (cam1, cam2) = live_event
+    wait_until(lambda: len(segments_of(sessions, cam2)) >= 6, timeout=60)
+    answer = httpx.post(f"{api_url}/v1/events/{event_id}/sync", params={"window_s": 8}, timeout=120)
+    assert answer.status_code == 200, answer.text
+    feeds = {f["name"]: f for f in answer.json()}
+    assert feeds["cam1"]["clock_method"] == "reference"
+    assert feeds["cam2"]["clock_method"] == "audio" and feeds["cam2"]["clock_confidence"] > 0.5
+    rows1, rows2 = segments_of(sessions, cam1), segments_of(sessions, cam2)
+    common_end = min(rows1[-1][2] + rows1[-1][3], rows2[-1][2] + rows2[-1][3])
+    at = common_end - 3.3
+    code1 = frame_code_at(store, sessions, cam1, at, tmp_path)
+    code2 = frame_code_at(store, sessions, cam2, at, tmp_path)
+    assert code1 is not None and code2 is not None
+    assert (code1.camera, code2.camera) == (0, 1)
+    assert abs(code1.frame - code2.frame) <= 1
