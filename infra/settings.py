@@ -86,6 +86,8 @@ class StackSettings(BaseModel):
     volume_port: int = 18080
     filer_port: int = 18888
     redis_port: int = 6390
+    simulator_port: int = 9700
+    """HLS server of ``vantage simulate`` and the demo's live cameras."""
     workers: int = 1
     worker_concurrency: int = 2
 

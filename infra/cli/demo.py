@@ -64,3 +64,78 @@ def run_demo(settings: Settings, *, cameras: int, seconds: float) -> None:
         playlist = f"{base}/v1/assets/{outcome.asset_id}/hls/master.m3u8"
         say(f"  {outcome.feed}  {outcome.clock_start_s:+.3f}s  {playlist}")
     say("play one with ffplay, VLC, Safari or any hls.js player; `vantage down` stops everything")
+
+
+def run_live_demo(settings: Settings, *, cameras: int, seconds: float) -> None:
+    """Simulate ``cameras`` live cameras, pull them through the stack's supervisor, show the live
+    playlists while recording, then stop and show the recordings."""
+    import time
+    from fractions import Fraction
+
+    from rich.live import Live
+    from rich.table import Table
+
+    from catalog.models import FeedState
+    from infra.simulator import Simulator
+    from ingest.clock_sync import sync_event
+
+    say = partial(console.print, soft_wrap=True, highlight=False)
+    ffmpeg = find_ffmpeg(settings.media.ffmpeg)
+    sim = Simulator(
+        ffmpeg, cameras=cameras, protocol="hls", folder=settings.home / "simulator",
+        base_port=settings.stack.simulator_port, size=(960, 540), rate=Fraction(25),
+    )  # fmt: skip
+    sim.start()
+    factory = sessions(settings)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    with session_scope(factory) as session:
+        event = services.create_event(f"Live demo {stamp}", session=session, sport="football")
+        event_id, event_name = event.id, event.name
+        feed_ids = {}
+        for cam in sim.cameras:
+            feed = services.add_live_feed(
+                event, cam.camera.name, cam.url, session=session, angle_deg=cam.camera.azimuth_deg
+            )
+            feed.enabled, feed.state = True, FeedState.CONNECTING
+            feed_ids[cam.camera.name] = feed.id
+    base = settings.api.public_url.rstrip("/")
+    say(f"\nlive event [bold]{event_name}[/bold]: {cameras} simulated cameras over HLS")
+    try:
+        deadline = time.monotonic() + seconds
+        with Live(console=console, refresh_per_second=2) as board:
+            while time.monotonic() < deadline:
+                table = Table("feed", "state", "segments", "kb/s", "lag", "live playlist")
+                with session_scope(factory) as session:
+                    for name, feed_id in feed_ids.items():
+                        feed = services.get_feed(feed_id, session=session)
+                        asset = services.find_live_asset(feed_id, session=session)
+                        count = (
+                            len(services.recent_segments(asset.id, session=session)) if asset else 0
+                        )
+                        table.add_row(
+                            name, feed.state.value, str(count), f"{feed.bitrate_kbps or 0:.0f}",
+                            f"{feed.lag_s:.2f}s" if feed.lag_s is not None else "",
+                            f"{base}/v1/feeds/{feed_id}/live.m3u8",
+                        )  # fmt: skip
+                board.update(table)
+                time.sleep(0.5)
+        say("measuring camera offsets from their sync clicks ...")
+        for result in sync_event(event_id, sessions=factory, store=store(settings), ffmpeg=ffmpeg,
+                                 window_s=12):  # fmt: skip
+            say(f"  {result.feed}: moved {result.correction_s:+.3f}s ({result.method}, "
+                f"confidence {result.confidence:.2f})")  # fmt: skip
+    finally:
+        with session_scope(factory) as session:
+            for feed_id in feed_ids.values():
+                services.get_feed(feed_id, session=session).enabled = False
+        time.sleep(3)
+        sim.stop()
+    with session_scope(factory) as session:
+        recordings = {
+            name: services.find_live_asset(feed_id, session=session)
+            for name, feed_id in feed_ids.items()
+        }
+        say("recordings (VOD playlists from the catalog):")
+        for name, asset in recordings.items():
+            if asset is not None:
+                say(f"  {name}  {base}/v1/assets/{asset.id}/recording.m3u8")

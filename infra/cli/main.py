@@ -320,12 +320,18 @@ def jobs_wait(job_ids: list[str], timeout: float = 1800) -> None:
 def demo(
     cameras: Annotated[int, typer.Option(min=1, max=9)] = 4,
     seconds: Annotated[float, typer.Option(min=2, max=120)] = 8.0,
+    live_seconds: Annotated[
+        float, typer.Option(min=0, help="How long to run the live part; 0 skips it.")
+    ] = 30.0,
 ) -> None:
-    """Bring the stack up, ingest a synthetic multi-camera event, wait for its ladders."""
-    from infra.cli.demo import run_demo
+    """Bring the stack up; ingest a synthetic multi-camera event and wait for its ladders; then
+    pull the same number of simulated live cameras and show them recording."""
+    from infra.cli.demo import run_demo, run_live_demo
 
     up(app_parts=True)
     run_demo(settings(), cameras=cameras, seconds=seconds)
+    if live_seconds:
+        run_live_demo(settings(), cameras=cameras, seconds=live_seconds)
 
 
 if __name__ == "__main__":
