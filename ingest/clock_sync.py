@@ -13,6 +13,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -162,3 +165,36 @@ def _move(session: Session, span: _Span, correction: float) -> None:
         .where(Asset.feed_id == span.feed_id)
         .values(clock_start_s=Asset.clock_start_s + correction)
     )
+
+
+def picture_at(
+    sessions: sessionmaker[Session], store: ObjectStore, feed_id: str, at_s: float, folder: Path
+) -> NDArray[np.uint8]:
+    """The picture a live feed shows at event time ``at_s`` (BGR), decoded from its segment."""
+    with session_scope(sessions) as session:
+        asset = services.find_live_asset(feed_id, session=session)
+        segments = services.recent_segments(asset.id, session=session) if asset else []
+        segment = next(
+            (s for s in segments if s.clock_start_s <= at_s < s.clock_start_s + s.duration_s),
+            None,
+        )
+        if segment is None:
+            raise BadRequest(f"feed {feed_id} has no segment at {at_s:.3f} s")
+        key, start, rate = segment.key, segment.clock_start_s, 25.0
+    local = folder / f"{feed_id}-{round(at_s * 1000)}.ts"
+    store.get_file(key, local)
+    capture = cv2.VideoCapture(str(local))
+    try:
+        rate = capture.get(cv2.CAP_PROP_FPS) or rate
+        picture = None
+        for _ in range(round((at_s - start) * rate) + 1):
+            ok, frame = capture.read()
+            if not ok:
+                break
+            picture = frame
+    finally:
+        capture.release()
+        local.unlink(missing_ok=True)
+    if picture is None:
+        raise MediaError(f"feed {feed_id}: nothing decodes at {at_s:.3f} s")
+    return np.asarray(picture, dtype=np.uint8)

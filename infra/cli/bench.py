@@ -40,3 +40,17 @@ def ladder(
 
         task = ladder_task_runner(config, source)
     print_json(ladder_benchmark(source, ffmpeg=ffmpeg, options=options, repeat=repeat, task=task))
+
+
+@app.command("live")
+@friendly
+def live(
+    cameras: Annotated[int, typer.Option(min=1, max=16)] = 4,
+    seconds: Annotated[float, typer.Option(min=10)] = 40.0,
+    width: Annotated[int, typer.Option()] = 1920,
+    height: Annotated[int, typer.Option()] = 1080,
+) -> None:
+    """Simulated cameras through the running stack: lag, time to playable, CPU, sync error."""
+    from infra.bench_live import live_benchmark
+
+    print_json(live_benchmark(settings(), cameras=cameras, seconds=seconds, size=(width, height)))

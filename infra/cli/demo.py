@@ -100,11 +100,14 @@ def run_live_demo(settings: Settings, *, cameras: int, seconds: float) -> None:
             feed_ids[cam.camera.name] = feed.id
     base = settings.api.public_url.rstrip("/")
     say(f"\nlive event [bold]{event_name}[/bold]: {cameras} simulated cameras over HLS")
+    say("live playlists (play them while they record):")
+    for name, feed_id in feed_ids.items():
+        say(f"  {name}  {base}/v1/feeds/{feed_id}/live.m3u8")
     try:
         deadline = time.monotonic() + seconds
         with Live(console=console, refresh_per_second=2) as board:
             while time.monotonic() < deadline:
-                table = Table("feed", "state", "segments", "kb/s", "lag", "live playlist")
+                table = Table("feed", "state", "segments", "kb/s", "lag")
                 with session_scope(factory) as session:
                     for name, feed_id in feed_ids.items():
                         feed = services.get_feed(feed_id, session=session)
@@ -115,7 +118,6 @@ def run_live_demo(settings: Settings, *, cameras: int, seconds: float) -> None:
                         table.add_row(
                             name, feed.state.value, str(count), f"{feed.bitrate_kbps or 0:.0f}",
                             f"{feed.lag_s:.2f}s" if feed.lag_s is not None else "",
-                            f"{base}/v1/feeds/{feed_id}/live.m3u8",
                         )  # fmt: skip
                 board.update(table)
                 time.sleep(0.5)

@@ -19,6 +19,7 @@ from infra.database import session_scope
 from infra.settings import LiveSettings, Settings, StorageSettings
 from infra.simulator import Simulator
 from infra.storage import ObjectStore
+from ingest.clock_sync import picture_at
 from ingest.live.spool import LiveRuntime, drain
 from ingest.live.supervisor import Supervisor
 from tests.conftest import free_port
@@ -269,24 +270,7 @@ def test_storage_outage_spools_then_drains_without_duplicates(
 
 def frame_code_at(store, sessions, feed_id, at_s, folder):
     """The frame code of the picture a feed shows at event time ``at_s``."""
-    import cv2
-
-    with session_scope(sessions) as session:
-        asset = services.find_live_asset(feed_id, session=session)
-        segment = next(
-            s for s in services.recent_segments(asset.id, session=session)
-            if s.clock_start_s <= at_s < s.clock_start_s + s.duration_s
-        )  # fmt: skip
-        key, start = segment.key, segment.clock_start_s
-    local = folder / f"{feed_id}.ts"
-    store.get_file(key, local)
-    capture = cv2.VideoCapture(str(local))
-    index = round((at_s - start) * 25)
-    for _ in range(index + 1):
-        ok, picture = capture.read()
-        assert ok
-    capture.release()
-    return framecode.read(picture)
+    return framecode.read(picture_at(sessions, store, feed_id, at_s, folder))
 
 
 def test_sync_lines_cameras_up_to_the_frame(live_event, sessions, store, api_url, tmp_path):
