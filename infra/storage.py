@@ -198,6 +198,15 @@ class ObjectStore:
             self._client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
             raise
 
+    def copy(self, source: str, target: str) -> None:
+        """Server-side copy, keeping the metadata (and so the recorded SHA-256)."""
+        try:
+            self._client.copy_object(
+                Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": source}
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"copy of {source} failed: {exc}") from exc
+
     def put_bytes(self, data: bytes, key: str, *, content_type: str | None = None) -> StoredObject:
         digest = hashlib.sha256(data).hexdigest()
         ctype = content_type or content_type_for(key)

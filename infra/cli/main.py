@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -291,6 +292,42 @@ def ingest_files_command(
         wait_for_jobs(factory, jobs)
     if not all(o.ok for o in outcomes):
         raise typer.Exit(1)
+
+
+@ingest_app.command("watch")
+@friendly
+def ingest_watch(
+    event: Annotated[str, typer.Option(help="Event name.")],
+    folder: Annotated[Path | None, typer.Option(help="Folder to watch.")] = None,
+    prefix: Annotated[str | None, typer.Option(help="Bucket prefix to watch.")] = None,
+    interval: Annotated[float, typer.Option(min=0.2)] = 2.0,
+    once: Annotated[bool, typer.Option(help="Two scans, then exit (for scripts).")] = False,
+) -> None:
+    """Ingest files dropped into a folder or under a bucket prefix (cam1/clip.mp4, cam1_x.mp4)."""
+    from ingest.watch import Watcher
+
+    if (folder is None) == (prefix is None):
+        raise BadRequest("give exactly one of --folder and --prefix")
+    if folder is not None and not folder.is_dir():
+        raise BadRequest(f"{folder} is not a folder")
+    config = settings()
+    factory = sessions(config)
+    with session_scope(factory) as session:
+        event_id = services.get_event_by_name(event, session=session).id
+    watcher = Watcher(event_id, config, factory, store(config))
+    console.print(f"watching {folder or prefix} for event {event}; Ctrl-C to stop")
+    passes = 0
+    while True:
+        found = watcher.scan_folder(folder) if folder else watcher.scan_prefix(prefix or "")
+        for outcome in found:
+            if outcome.ok:
+                console.print(f"{outcome.feed}: {outcome.path.name} -> asset {outcome.asset_id}")
+            else:
+                err_console.print(f"[red]failed:[/red] {outcome.path.name}: {outcome.error}")
+        passes += 1
+        if once and passes >= 2:
+            return
+        time.sleep(interval)
 
 
 # -- jobs ----------------------------------------------------------------------------------------
