@@ -43,6 +43,14 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         super().end_headers()
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A player or puller hanging up mid-segment is normal for a live origin.
+        return
+
+
 class _Sender(threading.Thread):
     """Renders one camera in real time and feeds it to an ffmpeg that serves it."""
 
@@ -158,7 +166,7 @@ class Simulator:
         delays = delays if delays is not None else [0.12 * i for i in range(cameras)]
         self.cameras: list[SimulatedCamera] = []
         self._senders: list[_Sender] = []
-        self._http: http.server.ThreadingHTTPServer | None = None
+        self._http: _Server | None = None
         self.base_port = base_port
         for virtual, delay in zip(camera_ring(cameras), delays, strict=True):
             port = base_port + 1 + virtual.index
@@ -184,7 +192,7 @@ class Simulator:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder.mkdir(parents=True)
             handler = functools.partial(_QuietHandler, directory=str(self.folder))
-            self._http = http.server.ThreadingHTTPServer(("127.0.0.1", self.base_port), handler)
+            self._http = _Server(("127.0.0.1", self.base_port), handler)
             threading.Thread(target=self._http.serve_forever, daemon=True).start()
         for sender in self._senders:
             sender.start()
