@@ -52,7 +52,8 @@ class AssetOut(BaseModel):
     master_playlist_key: str | None
     playlist_url: str | None
     poster_url: str | None
-    download_url: str
+    download_url: str | None
+    """The original file; ``None`` for a live recording (use its recording playlist)."""
     renditions: list[RenditionOut]
     created_at: datetime
 
@@ -237,7 +238,7 @@ def asset_out(settings: Settings, asset: Asset, feed_name: str | None = None) ->
             else (playlist if asset.master_playlist_key else None)
         ),
         poster_url=base + "/poster.jpg" if asset.poster_key else None,
-        download_url=download,
+        download_url=download if asset.kind is AssetKind.FILE else None,
         renditions=[rendition_out(settings, asset.id, r) for r in asset.renditions],
         created_at=asset.created_at,
     )

@@ -10,8 +10,8 @@ from fastapi.responses import RedirectResponse
 from api.deps import SessionDep, SettingsDep, StoreDep
 from api.schemas import AssetOut, DownloadOut, Page, asset_out
 from catalog import services
-from catalog.models import AssetStatus
-from infra.errors import NotFound
+from catalog.models import AssetKind, AssetStatus
+from infra.errors import Conflict, NotFound
 from infra.storage import content_type_for
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
@@ -62,6 +62,8 @@ def download(
 ) -> DownloadOut | RedirectResponse:
     """A presigned, expiring URL for the original recording."""
     asset = services.get_asset(asset_id, session=session)
+    if asset.kind is AssetKind.LIVE:
+        raise Conflict("a live recording has no single original; use its recording.m3u8")
     expiry = settings.storage.presign_expiry_s
     url = store.presigned_get(asset.original_key, expires_s=expiry, filename=asset.filename)
     if redirect:

@@ -12,14 +12,15 @@ import json
 import logging
 import shutil
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog import keys, services
-from catalog.models import Gap, Segment
+from catalog.models import Asset, Gap, Segment
 from infra.database import session_scope
 from infra.errors import StorageError
 from infra.queue import send_job
@@ -109,10 +110,20 @@ def record(
     path = session_dir / closed.filename
     closed_at = datetime.fromtimestamp(path.stat().st_mtime, UTC)
     anchor = Anchor.load(session_dir)
+    # A segment cannot close before its last frame was captured, so each one bounds the wall
+    # time of the session's first frame from above; segments read in a burst (an HLS live edge,
+    # a jitter buffer) bound it loosely, real-time ones tightly. Keep the tightest bound.
     if anchor.wall is None:
-        anchor.wall = closed_at.timestamp() - closed.duration_s
         anchor.pts = closed.start_s
+    assert anchor.pts is not None
+    bound = closed_at.timestamp() - (closed.end_s - anchor.pts)
+    moved = 0.0
+    if anchor.wall is None:
+        anchor.wall = bound
         anchor.save(session_dir)
+    elif bound < anchor.wall - 0.02:
+        moved = bound - anchor.wall
+        anchor.wall = bound
     with session_scope(runtime.sessions) as session:
         feed = services.get_feed(feed_id, session=session)
         asset = services.live_asset(feed, session=session)
@@ -128,6 +139,8 @@ def record(
     wall_start = anchor.wall_clock(closed.start_s)
     try:
         with session_scope(runtime.sessions) as session:
+            if moved:
+                _shift_session(session, feed_id, key.rsplit("/", 1)[0] + "/", moved)
             result = _insert(
                 session, feed_id, event_id, asset_id, key, closed, wall_start, closed_at,
                 stored.size_bytes, digest, anchor,
@@ -136,6 +149,8 @@ def record(
         # Another drain recorded it between our check and our insert.
         path.unlink(missing_ok=True)
         return None
+    if moved:
+        anchor.save(session_dir)
     path.unlink(missing_ok=True)
     if runtime.enqueue:
         try:
@@ -143,6 +158,32 @@ def record(
         except Exception as exc:  # noqa: BLE001 - the source segment is safe; renditions can wait
             log.warning("could not enqueue live transcode of %s: %s", key, exc)
     return result
+
+
+def _shift_session(session: Session, feed_id: str, prefix: str, seconds: float) -> None:
+    """Move the segments of one puller session (and the gap before it) by ``seconds``."""
+    rows = session.scalars(
+        select(Segment).where(Segment.feed_id == feed_id, Segment.key.startswith(prefix))
+    ).all()
+    if not rows:
+        return
+    first = min(rows, key=lambda s: s.sequence)
+    gap = session.scalar(
+        select(Gap).where(Gap.feed_id == feed_id, Gap.clock_end_s == first.clock_start_s)
+    )
+    for row in rows:
+        row.clock_start_s = round(row.clock_start_s + seconds, 6)
+        if row.program_date_time is not None:
+            row.program_date_time += timedelta(seconds=seconds)
+    if gap is not None:
+        gap.clock_end_s = round(gap.clock_end_s + seconds, 6)
+        if gap.clock_end_s <= gap.clock_start_s:
+            session.delete(gap)
+    if first.sequence == 0:
+        asset = session.get(Asset, first.asset_id)
+        if asset is not None:
+            asset.clock_start_s = first.clock_start_s
+    session.flush()
 
 
 def _insert(

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC
 from fractions import Fraction
 
 import httpx
@@ -161,6 +162,14 @@ def test_stop_and_restart_leaves_a_recorded_gap_and_nothing_lost(live_event, ses
     assert [r[:5] for r in segments_of(sessions, cam2)] == [r[:5] for r in stopped]
     recording = httpx.get(f"{api_url}/v1/feeds/{cam2}/live/source.m3u8").text
     assert recording.rstrip().endswith("#EXT-X-ENDLIST")
+    with session_scope(sessions) as session:
+        asset_id = services.find_live_asset(cam2, session=session).id
+    asset = httpx.get(f"{api_url}/v1/assets/{asset_id}").json()
+    assert asset["status"] == "ready" and asset["download_url"] is None
+    assert asset["playlist_url"].endswith(f"/v1/assets/{asset_id}/recording.m3u8")
+    assert httpx.get(f"{api_url}/v1/assets/{asset_id}/download").status_code == 409
+    vod = httpx.get(f"{api_url}/v1/assets/{asset_id}/recording/source.m3u8").text
+    assert "#EXT-X-PLAYLIST-TYPE:VOD" in vod and vod.count("#EXTINF") == len(stopped)
     assert httpx.post(f"{api_url}/v1/feeds/{cam2}/start").status_code == 202
     wait_until(lambda: len(segments_of(sessions, cam2)) >= len(stopped) + 2)
     rows = segments_of(sessions, cam2)
@@ -277,7 +286,14 @@ def test_sync_lines_cameras_up_to_the_frame(live_event, sessions, store, api_url
     """The simulator's cam2 shows the match 0.4 s late. After a sync, the same event time shows
     the same match frame on both cameras, within one frame."""
     event_id, (cam1, cam2) = live_event
-    wait_until(lambda: len(segments_of(sessions, cam2)) >= 6, timeout=60)
+
+    def since_reconnect(feed_id):
+        rows = segments_of(sessions, feed_id)
+        starts = [i for i, r in enumerate(rows) if r[4]] or [0]
+        return len(rows) - starts[-1]
+
+    # Both cameras reconnected in earlier tests: compare within their current connections.
+    wait_until(lambda: min(since_reconnect(cam1), since_reconnect(cam2)) >= 6, timeout=90)
     answer = httpx.post(f"{api_url}/v1/events/{event_id}/sync", params={"window_s": 8}, timeout=120)
     assert answer.status_code == 200, answer.text
     feeds = {f["name"]: f for f in answer.json()}
@@ -291,3 +307,44 @@ def test_sync_lines_cameras_up_to_the_frame(live_event, sessions, store, api_url
     assert code1 is not None and code2 is not None
     assert (code1.camera, code2.camera) == (0, 1)
     assert abs(code1.frame - code2.frame) <= 1
+
+
+def test_a_burst_at_connect_does_not_misplace_the_session(
+    runtime, sessions, ffmpeg, camera_clip, tmp_path
+):
+    """Segments read in a burst (an HLS live edge) closed late; the first real-time segment
+    tightens the anchor and the whole session moves to where its content really was."""
+    import os
+    import subprocess
+
+    from ingest.live.spool import Anchor, record
+    from ingest.media.segmenter import ClosedSegment
+
+    with session_scope(sessions) as session:
+        event = services.create_event("Burst", session=session)
+        feed_id = services.add_live_feed(event, "cam1", "srt://127.0.0.1:9/x", session=session).id
+    session_dir = tmp_path / "20260101T000000000000"
+    session_dir.mkdir()
+    Anchor(reason="feed started").save(session_dir)
+    true_start = 1_800_000_000.0
+    closes = [true_start + 5.0, true_start + 5.0, true_start + 6.02]  # burst, burst, real time
+    for index, closed_at in enumerate(closes):
+        part = session_dir / f"{index:06d}.ts"
+        subprocess.run(
+            [ffmpeg, "-nostdin", "-loglevel", "error", "-i", str(camera_clip), "-t", "2",
+             "-c", "copy", "-f", "mpegts", str(part)],
+            check=True,
+        )  # fmt: skip
+        os.utime(part, (closed_at, closed_at))
+        record(replace(runtime, enqueue=False), feed_id, session_dir,
+               ClosedSegment(part.name, 2.0 * index, 2.0 * index + 2.0))  # fmt: skip
+    with session_scope(sessions) as session:
+        asset = services.find_live_asset(feed_id, session=session)
+        rows = services.recent_segments(asset.id, session=session)
+        starts = [r.clock_start_s for r in rows]
+        pdt = rows[0].program_date_time
+        first_wall = (pdt if pdt.tzinfo else pdt.replace(tzinfo=UTC)).timestamp()
+    assert first_wall == pytest.approx(true_start + 0.02, abs=0.001)
+    assert starts[1] - starts[0] == pytest.approx(2.0) and starts[2] - starts[1] == pytest.approx(
+        2.0
+    )
