@@ -141,6 +141,9 @@ class Feed(Base):
     last_segment_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     lag_s: Mapped[float | None] = mapped_column(Float)
     """Segment closed at the puller -> recorded in the catalog, for the latest segment."""
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    """The supervisor pulling this feed; one at a time, however many run."""
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     event: Mapped[Event] = relationship(back_populates="feeds", lazy="raise")

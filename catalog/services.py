@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from catalog.models import (
@@ -351,3 +351,26 @@ def list_gaps(feed_id: str, *, session: Session) -> Sequence[Gap]:
     return session.scalars(
         select(Gap).where(Gap.feed_id == feed_id).order_by(Gap.clock_start_s)
     ).all()
+
+
+def claim_feed(feed_id: str, owner: str, *, session: Session, lease_s: float) -> bool:
+    """Take or renew the lease on pulling ``feed_id`` (compare-and-set); False if another
+    supervisor holds an unexpired lease."""
+    now = utcnow()
+    result = session.execute(
+        update(Feed)
+        .where(
+            Feed.id == feed_id,
+            or_(Feed.lease_owner.is_(None), Feed.lease_owner == owner, Feed.lease_until < now),
+        )
+        .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_s))
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def release_feed(feed_id: str, owner: str, *, session: Session) -> None:
+    session.execute(
+        update(Feed)
+        .where(Feed.id == feed_id, Feed.lease_owner == owner)
+        .values(lease_owner=None, lease_until=None)
+    )

@@ -78,13 +78,12 @@ class _Sender(threading.Thread):
         sim = self.sim
         width, height = sim.size
         world_t0 = float(Fraction(first_frame) / sim.rate)
-        # A click on whole seconds of match time, but only on some seconds (a fixed
-        # pseudo-random pattern), so the clicks line cameras up without a one-second ambiguity.
+        # A click on every whole second of match time, each second at its own loudness (a fixed
+        # pseudo-random sequence), so the clicks line cameras up without a whole-second ambiguity.
         w = f"(t+{world_t0:.6f})"
-        pattern = f"gt(mod(sin(floor({w})*12.9898)*43758.5453\\,1)\\,0.45)"
+        level = f"(0.1+0.8*mod(sin(floor({w})*12.9898)*43758.5453\\,1))"
         click = (
-            f"aevalsrc=if(lt(mod({w}\\,1)\\,0.004)*{pattern}\\,0.8*sin(2*PI*2500*t)\\,0)"
-            ":s=48000:c=mono"
+            f"aevalsrc=if(lt(mod({w}\\,1)\\,0.004)\\,{level}*sin(2*PI*2500*t)\\,0):s=48000:c=mono"
         )
         gop = str(round(sim.rate * 2))
         argv = [

@@ -64,9 +64,13 @@ def _span(session: Session, feed_id: str) -> _Span | None:
             asset.clock_start_s + asset.duration_s,
             [(asset.original_key, asset.clock_start_s, asset.duration_s)],
         )  # fmt: skip
-    segments = services.recent_segments(asset.id, session=session)
+    segments = list(services.recent_segments(asset.id, session=session))
     if not segments:
         return None
+    # Measure on the current connection only: across a reconnect the content jumps.
+    restarts = [i for i, s in enumerate(segments) if s.discontinuity]
+    if restarts:
+        segments = segments[restarts[-1] :]
     pieces = [(s.key, s.clock_start_s, s.duration_s) for s in segments]
     return _Span(feed_id, feed.name, asset.id, pieces[0][1], pieces[-1][1] + pieces[-1][2], pieces)
 
@@ -174,8 +178,13 @@ def picture_at(
     with session_scope(sessions) as session:
         asset = services.find_live_asset(feed_id, session=session)
         segments = services.recent_segments(asset.id, session=session) if asset else []
+        # The newest recording of that instant, should two connections overlap there.
         segment = next(
-            (s for s in segments if s.clock_start_s <= at_s < s.clock_start_s + s.duration_s),
+            (
+                s
+                for s in reversed(segments)
+                if s.clock_start_s <= at_s < s.clock_start_s + s.duration_s
+            ),
             None,
         )
         if segment is None:

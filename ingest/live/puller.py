@@ -41,9 +41,11 @@ class FeedPuller(threading.Thread):
         self.feed_id = feed_id
         self.runtime = runtime
         self._stop_requested = threading.Event()
+        self._stop_reason = "stopped by operator"
         self._last_state: tuple[FeedState, str | None] | None = None
 
-    def stop(self) -> None:
+    def stop(self, reason: str = "stopped by operator") -> None:
+        self._stop_reason = reason
         self._stop_requested.set()
 
     # -- state ---------------------------------------------------------------------------------
@@ -95,7 +97,6 @@ class FeedPuller(threading.Thread):
             )
             got_any, why, closed = self._pull(source, session_dir, options)
             if self._stop_requested.is_set():
-                self._set_state(FeedState.STOPPED, "stopped by operator")
                 break
             if not mezzanine and needs_mezzanine(closed, live.segment_s):
                 self._set_mezzanine()
@@ -116,6 +117,8 @@ class FeedPuller(threading.Thread):
             self._set_state(FeedState.CONNECTING, f"{why}; reconnecting in {backoff:.0f} s")
             self._stop_requested.wait(backoff)
             backoff = min(backoff * 2, live.reconnect_max_s)
+        if self._stop_requested.is_set():
+            self._set_state(FeedState.STOPPED, self._stop_reason)
         drain(self.runtime, self.feed_id)
 
     def _pull(

@@ -103,7 +103,11 @@ def live_event(sessions, simulator, supervisor, worker):
             feed = services.add_live_feed(event, cam.camera.name, cam.url, session=session)
             feed.enabled = True
             ids.append(feed.id)
-        return event.id, ids
+        event_id = event.id
+    yield event_id, ids
+    with session_scope(sessions) as session:
+        for feed_id in ids:
+            services.get_feed(feed_id, session=session).enabled = False
 
 
 def test_feeds_go_live_and_segments_land(live_event, sessions):
@@ -149,6 +153,41 @@ def test_live_playlists_play_and_gain_renditions(live_event, sessions, api_url, 
 
     code = framecode.read(cv2.imread(str(still)))
     assert code is not None and code.camera == 0
+
+
+def frame_code_at(store, sessions, feed_id, at_s, folder):
+    """The frame code of the picture a feed shows at event time ``at_s``."""
+    return framecode.read(picture_at(sessions, store, feed_id, at_s, folder))
+
+
+def test_sync_lines_cameras_up_to_the_frame(live_event, sessions, store, api_url, tmp_path):
+    """The simulator's cam2 shows the match 0.4 s late. After a sync, the same event time shows
+    the same match frame on both cameras, within one frame."""
+    event_id, (cam1, cam2) = live_event
+
+    def since_reconnect(feed_id):
+        rows = segments_of(sessions, feed_id)
+        starts = [i for i, r in enumerate(rows) if r[4]] or [0]
+        return len(rows) - starts[-1]
+
+    # Both cameras reconnected in earlier tests: compare within their current connections.
+    wait_until(lambda: min(since_reconnect(cam1), since_reconnect(cam2)) >= 7, timeout=90)
+    answer = httpx.post(
+        f"{api_url}/v1/events/{event_id}/sync", params={"window_s": 12}, timeout=120
+    )
+    assert answer.status_code == 200, answer.text
+    feeds = {f["name"]: f for f in answer.json()}
+    assert feeds["cam1"]["clock_method"] == "reference"
+    assert feeds["cam2"]["clock_method"] == "audio" and feeds["cam2"]["clock_confidence"] > 0.5
+    rows1, rows2 = segments_of(sessions, cam1), segments_of(sessions, cam2)
+    common_end = min(rows1[-1][2] + rows1[-1][3], rows2[-1][2] + rows2[-1][3])
+    at = common_end - 3.3
+    code1 = frame_code_at(store, sessions, cam1, at, tmp_path)
+    code2 = frame_code_at(store, sessions, cam2, at, tmp_path)
+    assert code1 is not None and code2 is not None
+    assert (code1.camera, code2.camera) == (0, 1)
+    offsets = {name: (f["clock_offset_s"], f["clock_confidence"]) for name, f in feeds.items()}
+    assert abs(code1.frame - code2.frame) <= 1, (code1, code2, at, offsets, rows1[-8:], rows2[-8:])
 
 
 def test_stop_and_restart_leaves_a_recorded_gap_and_nothing_lost(live_event, sessions, api_url):
@@ -277,38 +316,6 @@ def test_storage_outage_spools_then_drains_without_duplicates(
     assert not list(spool.glob("*/*.ts"))
 
 
-def frame_code_at(store, sessions, feed_id, at_s, folder):
-    """The frame code of the picture a feed shows at event time ``at_s``."""
-    return framecode.read(picture_at(sessions, store, feed_id, at_s, folder))
-
-
-def test_sync_lines_cameras_up_to_the_frame(live_event, sessions, store, api_url, tmp_path):
-    """The simulator's cam2 shows the match 0.4 s late. After a sync, the same event time shows
-    the same match frame on both cameras, within one frame."""
-    event_id, (cam1, cam2) = live_event
-
-    def since_reconnect(feed_id):
-        rows = segments_of(sessions, feed_id)
-        starts = [i for i, r in enumerate(rows) if r[4]] or [0]
-        return len(rows) - starts[-1]
-
-    # Both cameras reconnected in earlier tests: compare within their current connections.
-    wait_until(lambda: min(since_reconnect(cam1), since_reconnect(cam2)) >= 6, timeout=90)
-    answer = httpx.post(f"{api_url}/v1/events/{event_id}/sync", params={"window_s": 8}, timeout=120)
-    assert answer.status_code == 200, answer.text
-    feeds = {f["name"]: f for f in answer.json()}
-    assert feeds["cam1"]["clock_method"] == "reference"
-    assert feeds["cam2"]["clock_method"] == "audio" and feeds["cam2"]["clock_confidence"] > 0.5
-    rows1, rows2 = segments_of(sessions, cam1), segments_of(sessions, cam2)
-    common_end = min(rows1[-1][2] + rows1[-1][3], rows2[-1][2] + rows2[-1][3])
-    at = common_end - 3.3
-    code1 = frame_code_at(store, sessions, cam1, at, tmp_path)
-    code2 = frame_code_at(store, sessions, cam2, at, tmp_path)
-    assert code1 is not None and code2 is not None
-    assert (code1.camera, code2.camera) == (0, 1)
-    assert abs(code1.frame - code2.frame) <= 1
-
-
 def test_a_burst_at_connect_does_not_misplace_the_session(
     runtime, sessions, ffmpeg, camera_clip, tmp_path
 ):
@@ -348,3 +355,31 @@ def test_a_burst_at_connect_does_not_misplace_the_session(
     assert starts[1] - starts[0] == pytest.approx(2.0) and starts[2] - starts[1] == pytest.approx(
         2.0
     )
+
+
+def test_srt_caller_pulls_a_listening_camera(runtime, sessions, ffmpeg, live_settings):
+    from ingest.live.puller import FeedPuller
+
+    sim = Simulator(
+        ffmpeg, cameras=1, protocol="srt", folder=live_settings.home / "sim-srt",
+        base_port=free_port(), size=(320, 180), rate=Fraction(25), bitrate_kbps=300,
+    )  # fmt: skip
+    sim.start()
+    with session_scope(sessions) as session:
+        event = services.create_event("SRT contribution", session=session)
+        feed_id = services.add_live_feed(event, "cam1", sim.cameras[0].url, session=session).id
+    puller = FeedPuller(feed_id, replace(runtime, enqueue=False))
+    puller.start()
+    try:
+        wait_until(
+            lambda: (
+                len(segments_of(sessions, feed_id)) >= 2
+                and feed_state(sessions, feed_id)[0] is FeedState.LIVE
+            ),
+            timeout=40,
+        )
+    finally:
+        puller.stop()
+        puller.join(30)
+        sim.stop()
+    assert feed_state(sessions, feed_id)[0] is FeedState.STOPPED
