@@ -69,6 +69,7 @@ class FeedOut(BaseModel):
     state: str
     state_detail: str | None
     mezzanine: bool
+    source_format: str | None
     clock_offset_s: float
     clock_drift_ppm: float | None
     clock_confidence: float | None
@@ -269,6 +270,7 @@ def feed_out(settings: Settings, feed: Feed, *, with_assets: bool = True) -> Fee
         state=feed.state.value,
         state_detail=feed.state_detail,
         mezzanine=feed.mezzanine,
+        source_format=feed.source_format,
         clock_offset_s=feed.clock_offset_s,
         clock_drift_ppm=feed.clock_drift_ppm,
         clock_confidence=feed.clock_confidence,

@@ -141,6 +141,8 @@ class Feed(Base):
     last_segment_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     lag_s: Mapped[float | None] = mapped_column(Float)
     """Segment closed at the puller -> recorded in the catalog, for the latest segment."""
+    source_format: Mapped[str | None] = mapped_column(String(80))
+    """What the source sends, as of the latest segment: ``h264 1920x1080 25``."""
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     """The supervisor pulling this feed; one at a time, however many run."""
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -58,6 +58,8 @@ class _Sender(threading.Thread):
         super().__init__(name=f"sim-{cam.camera.name}", daemon=True)
         self.sim, self.cam, self.port = sim, cam, port
         self.paused = threading.Event()
+        self.size: tuple[int, int] | None = None
+        """Overrides the simulator's picture size (a camera switched to another format)."""
         self.proc: subprocess.Popen[bytes] | None = None
 
     def _output(self) -> list[str]:
@@ -76,7 +78,7 @@ class _Sender(threading.Thread):
 
     def _start(self, first_frame: int) -> subprocess.Popen[bytes]:
         sim = self.sim
-        width, height = sim.size
+        width, height = self.size or sim.size
         world_t0 = float(Fraction(first_frame) / sim.rate)
         # A click on every whole second of match time, each second at its own loudness (a fixed
         # pseudo-random sequence), so the clicks line cameras up without a whole-second ambiguity.
@@ -113,7 +115,7 @@ class _Sender(threading.Thread):
             assert proc.stdin is not None
             try:
                 while not sim.stopping.is_set() and not self.paused.is_set():
-                    picture = render(cam.camera, frame, sim.size, sim.rate)
+                    picture = render(cam.camera, frame, self.size or sim.size, sim.rate)
                     proc.stdin.write(picture.tobytes())
                     frame += 1
                     wait = sim.wall_of(frame, cam.delay_s) - time.time()
@@ -203,8 +205,12 @@ class Simulator:
         if self.protocol == "hls":
             shutil.rmtree(self.folder / name, ignore_errors=True)
 
-    def resume(self, name: str) -> None:
-        self._sender(name).paused.clear()
+    def resume(self, name: str, *, size: tuple[int, int] | None = None) -> None:
+        """Put a camera back on air, optionally sending another picture size."""
+        sender = self._sender(name)
+        if size is not None:
+            sender.size = size
+        sender.paused.clear()
 
     def _sender(self, name: str) -> _Sender:
         return next(s for s in self._senders if s.cam.camera.name == name)

@@ -132,17 +132,23 @@ class FeedPuller(threading.Thread):
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr)
         stderr.close()
         got_any, last_progress, started = False, time.monotonic(), time.monotonic()
+        format_note: str | None = None
         give_up = max(live.timeout_s * 2, live.segment_s * 4, 10.0)
         try:
             while True:
-                count, problem = commit_ready(self.runtime, self.feed_id, session_dir, final=False)
+                done = commit_ready(self.runtime, self.feed_id, session_dir, final=False)
                 now = time.monotonic()
-                if count:
+                if done.count:
                     got_any, last_progress = True, now
-                if problem:
-                    self._set_state(FeedState.LIVE, f"storage unavailable, spooling: {problem}")
-                elif count:
-                    detail = (
+                if done.storage_problem:
+                    self._set_state(
+                        FeedState.LIVE, f"storage unavailable, spooling: {done.storage_problem}"
+                    )
+                elif done.format_change:
+                    format_note = done.format_change
+                    self._set_state(FeedState.LIVE, format_note)
+                elif done.count:
+                    detail = format_note or (
                         "mezzanine re-encode (source GOP too long)" if options.mezzanine else None
                     )
                     self._set_state(FeedState.LIVE, detail)
@@ -160,10 +166,12 @@ class FeedPuller(threading.Thread):
         why = _last_error(session_dir / "ffmpeg.log") or f"ffmpeg exited ({proc.returncode})"
         closed = parse_segment_list(_read(session_dir / LIST_NAME))
         # The puller is gone: what it left (including a half-written last segment) is recorded.
-        count, problem = commit_ready(self.runtime, self.feed_id, session_dir, final=True)
-        if problem:
-            log.warning("feed %s: segments left in the spool: %s", self.feed_id[:8], problem)
-        return got_any or count > 0, why, closed
+        done = commit_ready(self.runtime, self.feed_id, session_dir, final=True)
+        if done.storage_problem:
+            log.warning(
+                "feed %s: segments left in the spool: %s", self.feed_id[:8], done.storage_problem
+            )
+        return got_any or done.count > 0, why, closed
 
 
 def _finish(proc: subprocess.Popen[bytes]) -> None:

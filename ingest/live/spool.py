@@ -26,7 +26,13 @@ from infra.errors import StorageError
 from infra.queue import send_job
 from infra.settings import Settings
 from infra.storage import ObjectStore, sha256_file
-from ingest.media.segmenter import LIST_NAME, ClosedSegment, parse_segment_list, segment_timing
+from ingest.media.segmenter import (
+    LIST_NAME,
+    ClosedSegment,
+    parse_segment_list,
+    segment_format,
+    segment_timing,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +73,8 @@ class Recorded:
     clock_start_s: float
     duration_s: float
     lag_s: float
+    format_change: str | None = None
+    """Set when this segment's format differs from the feed's previous one."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +143,7 @@ def record(
             return None
         event_id, asset_id = feed.event_id, asset.id
     digest = sha256_file(path)
+    media_format = segment_format(path)
     stored = runtime.store.put_file(path, key, sha256=digest)
     wall_start = anchor.wall_clock(closed.start_s)
     try:
@@ -143,7 +152,7 @@ def record(
                 _shift_session(session, feed_id, key.rsplit("/", 1)[0] + "/", moved)
             result = _insert(
                 session, feed_id, event_id, asset_id, key, closed, wall_start, closed_at,
-                stored.size_bytes, digest, anchor,
+                stored.size_bytes, digest, anchor, media_format,
             )  # fmt: skip
     except IntegrityError:
         # Another drain recorded it between our check and our insert.
@@ -198,6 +207,7 @@ def _insert(
     size: int,
     digest: str,
     anchor: Anchor,
+    media_format: str | None,
 ) -> Recorded:
     feed = services.get_feed(feed_id, session=session)
     event = services.get_event(event_id, session=session)
@@ -222,6 +232,12 @@ def _insert(
                     reason=anchor.reason,
                 )
             )
+    change = None
+    if media_format and feed.source_format and media_format != feed.source_format:
+        # A player must reset its decoder here: the segment starts a discontinuity.
+        change = f"source changed from {feed.source_format} to {media_format}"
+    if media_format:
+        feed.source_format = media_format
     segment = Segment(
         asset_id=asset_id,
         feed_id=feed_id,
@@ -231,7 +247,7 @@ def _insert(
         duration_s=closed.duration_s,
         size_bytes=size,
         sha256=digest,
-        discontinuity=first_of_session and bool(previous),
+        discontinuity=(first_of_session and bool(previous)) or change is not None,
         program_date_time=datetime.fromtimestamp(wall_start, UTC),
         closed_at=closed_at,
     )
@@ -248,24 +264,33 @@ def _insert(
         asset.clock_start_s = clock_start
     asset.duration_s = round(clock_start + closed.duration_s - asset.clock_start_s, 6)
     asset.size_bytes += size
-    return Recorded(segment.id, clock_start, closed.duration_s, lag)
+    return Recorded(segment.id, clock_start, closed.duration_s, lag, change)
+
+
+@dataclass(frozen=True)
+class Committed:
+    count: int
+    storage_problem: str | None = None
+    """Why the bucket refused a segment; it and the rest wait in the spool."""
+    format_change: str | None = None
 
 
 def commit_ready(
     runtime: LiveRuntime, feed_id: str, session_dir: Path, *, final: bool
-) -> tuple[int, str | None]:
-    """Record every segment of the session that is ready, in order. Returns how many were
-    recorded and, if the bucket refused one, why (the rest wait in the spool)."""
-    count = 0
+) -> Committed:
+    """Record every segment of the session that is ready, in order."""
+    count, change = 0, None
     for closed in pending(session_dir, final=final):
         try:
-            if record(runtime, feed_id, session_dir, closed) is not None:
-                count += 1
+            recorded = record(runtime, feed_id, session_dir, closed)
         except StorageError as exc:
-            return count, exc.detail
+            return Committed(count, exc.detail, change)
+        if recorded is not None:
+            count += 1
+            change = recorded.format_change or change
     if final and not any(session_dir.glob("*.ts")):
         shutil.rmtree(session_dir, ignore_errors=True)
-    return count, None
+    return Committed(count, None, change)
 
 
 def drain(
@@ -279,8 +304,8 @@ def drain(
     for session_dir in sorted(p for p in feed_dir.iterdir() if p.is_dir()):
         if skip is not None and session_dir == skip:
             continue
-        count, problem = commit_ready(runtime, feed_id, session_dir, final=True)
-        total += count
-        if problem:
-            return total, problem
+        committed = commit_ready(runtime, feed_id, session_dir, final=True)
+        total += committed.count
+        if committed.storage_problem:
+            return total, committed.storage_problem
     return total, None

@@ -147,3 +147,22 @@ def segment_timing(path: Path) -> ClosedSegment | None:
     if first is None or last is None or last <= first:
         return None
     return ClosedSegment(path.name, first, last)
+
+
+def segment_format(path: Path) -> str | None:
+    """What a segment carries, e.g. ``h264 1920x1080 25 +aac``; ``None`` if unreadable."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                return None
+            video = container.streams.video[0].codec_context
+            rate = container.streams.video[0].average_rate or container.streams.video[0].base_rate
+            audio = (
+                container.streams.audio[0].codec_context.name if container.streams.audio else None
+            )
+            text = f"{video.name} {video.width}x{video.height} {rate or '?'}"
+            return text + (f" +{audio}" if audio else "")
+    except (av.FFmpegError, IndexError):
+        return None

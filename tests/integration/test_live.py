@@ -231,15 +231,22 @@ def test_a_dropped_source_is_reconnected_and_the_gap_says_why(
 ):
     _, (cam1, _) = live_event
     before = len(segments_of(sessions, cam1))
+    with session_scope(sessions) as session:
+        assert services.get_feed(cam1, session=session).source_format == "h264 640x360 25 +aac"
     simulator.pause("cam1")
     wait_until(lambda: feed_state(sessions, cam1)[0] in (FeedState.STALLED, FeedState.CONNECTING))
     time.sleep(2)
-    simulator.resume("cam1")
+    simulator.resume("cam1", size=(480, 270))  # the camera comes back in another format
     wait_until(lambda: feed_state(sessions, cam1)[0] is FeedState.LIVE and any(
         r[4] for r in segments_of(sessions, cam1)[before:]
     ), timeout=60)  # fmt: skip
     reasons = [g["reason"] for g in httpx.get(f"{api_url}/v1/feeds/{cam1}/gaps").json()]
     assert any(r.startswith("source dropped") for r in reasons), reasons
+    feed = httpx.get(f"{api_url}/v1/feeds/{cam1}").json()
+    assert feed["source_format"] == "h264 480x270 25 +aac"
+    assert feed["state_detail"] == (
+        "source changed from h264 640x360 25 +aac to h264 480x270 25 +aac"
+    )
 
 
 def test_a_source_that_never_connects_ends_failed(sessions, supervisor, api_url):
