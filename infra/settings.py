@@ -66,6 +66,8 @@ class LiveSettings(BaseModel):
     """Connection attempts without a single segment before the feed is marked failed."""
     variants: list[int] = Field(default_factory=lambda: [720, 360])
     """Rungs each live segment is transcoded to as it lands."""
+    min_free_spool_mb: int = Field(default=512, ge=0)
+    """A puller does not start (and says so) when the spool has less free space than this."""
     window_segments: int = Field(default=10, ge=3)
     """Segments in a live (sliding-window) playlist."""
 

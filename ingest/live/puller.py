@@ -4,6 +4,7 @@ reconnects with backoff, and keeps the feed's state honest."""
 from __future__ import annotations
 
 import logging
+import shutil
 import signal
 import subprocess
 import threading
@@ -85,6 +86,9 @@ class FeedPuller(threading.Thread):
         feed_dir = self.runtime.settings.spool_dir / self.feed_id
         drain(self.runtime, self.feed_id)
         while not self._stop_requested.is_set():
+            if not self._spool_has_room(feed_dir):
+                reason = "spool disk full"
+                continue
             source, mezzanine = self._feed()
             session_dir = feed_dir / new_session_name()
             session_dir.mkdir(parents=True, exist_ok=True)
@@ -120,6 +124,20 @@ class FeedPuller(threading.Thread):
         if self._stop_requested.is_set():
             self._set_state(FeedState.STOPPED, self._stop_reason)
         drain(self.runtime, self.feed_id)
+
+    def _spool_has_room(self, feed_dir: Path) -> bool:
+        """Refuse to pull onto a nearly full spool: say so, drain what is there, wait."""
+        feed_dir.mkdir(parents=True, exist_ok=True)
+        free_mb = shutil.disk_usage(feed_dir).free // (1024 * 1024)
+        needed = self.runtime.settings.live.min_free_spool_mb
+        if free_mb >= needed:
+            return True
+        self._set_state(
+            FeedState.STALLED, f"spool disk full: {free_mb} MB free, {needed} MB needed"
+        )
+        drain(self.runtime, self.feed_id)
+        self._stop_requested.wait(2.0)
+        return False
 
     def _pull(
         self, source: str, session_dir: Path, options: PullOptions

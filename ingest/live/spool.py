@@ -37,6 +37,8 @@ from ingest.media.segmenter import (
 log = logging.getLogger(__name__)
 
 ANCHOR_NAME = "anchor.json"
+ANCHOR_SEGMENTS = 4
+"""Segments over which a connection's wall-clock anchor may still tighten."""
 LIVE_SEGMENT_TASK = "vantage.transcode_live_segment"
 
 
@@ -49,6 +51,9 @@ class Anchor:
     """Why this session started: recorded as the gap before it, if there is one."""
     wall: float | None = None
     pts: float | None = None
+    settled: int = 0
+    """Segments that have bounded ``wall`` so far; after a few the anchor is fixed, so a later
+    measured offset (``events sync``) is not undone by arrival jitter."""
 
     @classmethod
     def load(cls, session_dir: Path) -> Anchor:
@@ -120,7 +125,8 @@ def record(
     anchor = Anchor.load(session_dir)
     # A segment cannot close before its last frame was captured, so each one bounds the wall
     # time of the session's first frame from above; segments read in a burst (an HLS live edge,
-    # a jitter buffer) bound it loosely, real-time ones tightly. Keep the tightest bound.
+    # a jitter buffer) bound it loosely, real-time ones tightly. Keep the tightest bound seen
+    # over the first few segments of the connection, then hold it.
     if anchor.wall is None:
         anchor.pts = closed.start_s
     assert anchor.pts is not None
@@ -128,10 +134,13 @@ def record(
     moved = 0.0
     if anchor.wall is None:
         anchor.wall = bound
+        anchor.settled = 1
         anchor.save(session_dir)
-    elif bound < anchor.wall - 0.02:
-        moved = bound - anchor.wall
-        anchor.wall = bound
+    elif anchor.settled < ANCHOR_SEGMENTS:
+        anchor.settled += 1
+        if bound < anchor.wall - 0.02:
+            moved = bound - anchor.wall
+            anchor.wall = bound
     with session_scope(runtime.sessions) as session:
         feed = services.get_feed(feed_id, session=session)
         asset = services.live_asset(feed, session=session)
@@ -158,8 +167,7 @@ def record(
         # Another drain recorded it between our check and our insert.
         path.unlink(missing_ok=True)
         return None
-    if moved:
-        anchor.save(session_dir)
+    anchor.save(session_dir)
     path.unlink(missing_ok=True)
     if runtime.enqueue:
         try:

@@ -98,8 +98,14 @@ def audio_envelope(ffmpeg: str, path: Path) -> Signal | None:
     return Signal(onset, float(_ENVELOPE_RATE))
 
 
-def correlate(reference: Signal, other: Signal, *, max_lag_s: float) -> tuple[float, float]:
-    """Lag (s) that best aligns ``other`` onto ``reference``, and its normalised correlation."""
+def correlate(
+    reference: Signal, other: Signal, *, max_lag_s: float, per_overlap: bool = True
+) -> tuple[float, float]:
+    """Lag (s) that best aligns ``other`` onto ``reference``, and its normalised correlation.
+
+    ``per_overlap`` scores each lag by its correlation per overlapping sample, which suits
+    dense signals (motion); sparse ones (clicks) are scored by their total correlation, so a lag
+    that lines up only part of the clicks cannot outscore the one that lines up all of them."""
     if reference.rate != other.rate:
         raise ValueError("signals must share a rate")
     a = _normalise(reference.values)
@@ -111,7 +117,8 @@ def correlate(reference: Signal, other: Signal, *, max_lag_s: float) -> tuple[fl
     # Normalise by the overlap so short overlaps at the edges do not win.
     overlap = np.minimum(a.size, lags + b.size) - np.maximum(0, lags)
     enough = overlap >= max(3, min(a.size, b.size) // 2)
-    score = np.where(window & enough, full / np.maximum(overlap, 1), -np.inf)
+    scale = np.maximum(overlap, 1) if per_overlap else min(a.size, b.size)
+    score = np.where(window & enough, full / scale, -np.inf)
     best = int(np.argmax(score))
     refined = float(lags[best])
     if 0 < best < score.size - 1 and np.isfinite(score[best - 1]) and np.isfinite(score[best + 1]):
@@ -136,7 +143,7 @@ def measure_offset(
     ref_audio = audio_envelope(ffmpeg, reference)
     other_audio = audio_envelope(ffmpeg, other) if ref_audio is not None else None
     if ref_audio is not None and other_audio is not None:
-        lag, confidence = correlate(ref_audio, other_audio, max_lag_s=max_lag_s)
+        lag, confidence = correlate(ref_audio, other_audio, max_lag_s=max_lag_s, per_overlap=False)
         if confidence >= 0.3:
             return OffsetEstimate(lag, confidence, "audio")
     ref_motion, other_motion = motion_energy(reference), motion_energy(other)

@@ -390,3 +390,30 @@ def test_srt_caller_pulls_a_listening_camera(runtime, sessions, ffmpeg, live_set
         puller.join(30)
         sim.stop()
     assert feed_state(sessions, feed_id)[0] is FeedState.STOPPED
+
+
+def test_a_full_spool_stalls_the_feed_and_says_so(runtime, sessions, live_settings):
+    import shutil as sh
+
+    from ingest.live.puller import FeedPuller
+
+    free_mb = sh.disk_usage(live_settings.home).free // (1024 * 1024)
+    tight = replace(
+        runtime,
+        settings=live_settings.model_copy(
+            update={"live": LIVE.model_copy(update={"min_free_spool_mb": free_mb + 10_000})}
+        ),
+    )
+    with session_scope(sessions) as session:
+        event = services.create_event("Full disk", session=session)
+        feed_id = services.add_live_feed(event, "cam1", "srt://127.0.0.1:9/x", session=session).id
+    puller = FeedPuller(feed_id, tight)
+    puller.start()
+    try:
+        wait_until(lambda: feed_state(sessions, feed_id)[0] is FeedState.STALLED, timeout=20)
+        assert (feed_state(sessions, feed_id)[1] or "").startswith("spool disk full")
+        assert not list((live_settings.spool_dir / feed_id).glob("*/"))  # no puller started
+    finally:
+        puller.stop()
+        puller.join(20)
+    assert feed_state(sessions, feed_id)[0] is FeedState.STOPPED
