@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -53,6 +53,8 @@ class AssetOut(BaseModel):
     playlist_url: str | None
     poster_url: str | None
     download_url: str | None
+    qc: dict[str, Any] | None
+    """EBU R128 loudness and black, freeze and silence runs, once the QC job has run."""
     """The original file; ``None`` for a live recording (use its recording playlist)."""
     renditions: list[RenditionOut]
     created_at: datetime
@@ -148,6 +150,7 @@ class IngestResultOut(BaseModel):
     job_id: str
     asset_id: str | None
     ladder_job_id: str | None
+    qc_job_id: str | None
     clock_start_s: float | None
     clock_source: str | None
     error: str | None
@@ -240,6 +243,7 @@ def asset_out(settings: Settings, asset: Asset, feed_name: str | None = None) ->
         ),
         poster_url=base + "/poster.jpg" if asset.poster_key else None,
         download_url=download if asset.kind is AssetKind.FILE else None,
+        qc=asset.qc,
         renditions=[rendition_out(settings, asset.id, r) for r in asset.renditions],
         created_at=asset.created_at,
     )

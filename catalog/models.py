@@ -5,8 +5,10 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     DateTime,
@@ -68,6 +70,7 @@ class JobKind(enum.StrEnum):
     INGEST = "ingest"
     LADDER = "ladder"
     LIVE_SEGMENT = "live_segment"
+    QC = "qc"
 
 
 class JobStatus(enum.StrEnum):
@@ -187,6 +190,8 @@ class Asset(Base):
     poster_key: Mapped[str | None] = mapped_column(String(1024))
     master_playlist_key: Mapped[str | None] = mapped_column(String(1024))
     error: Mapped[str | None] = mapped_column(Text)
+    qc: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """Loudness (EBU R128) and black, freeze and silence runs of the original."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     feed: Mapped[Feed] = relationship(back_populates="assets", lazy="raise")

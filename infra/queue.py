@@ -20,6 +20,7 @@ QUEUES = ("live", "vod", "replay", "analysis")
 TASK_ROUTES = {
     "vantage.transcode_ladder": {"queue": "vod"},
     "vantage.transcode_live_segment": {"queue": "live"},
+    "vantage.qc_asset": {"queue": "analysis"},
 }
 
 

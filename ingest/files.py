@@ -25,6 +25,7 @@ from ingest.media.clock import ClockSource, EventOrigin, absolute_reference, ori
 from transcode.probe import MediaInfo, probe
 
 LADDER_TASK = "vantage.transcode_ladder"
+QC_TASK = "vantage.qc_asset"
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class IngestOutcome:
     job_id: str
     asset_id: str | None = None
     ladder_job_id: str | None = None
+    qc_job_id: str | None = None
     clock_start_s: float | None = None
     clock_source: str | None = None
     error: str | None = None
@@ -129,6 +131,8 @@ def ingest_files(
         for outcome in outcomes.values():
             if outcome.ladder_job_id:
                 send_job(settings, LADDER_TASK, outcome.ladder_job_id)
+            if outcome.qc_job_id:
+                send_job(settings, QC_TASK, outcome.qc_job_id)
     return [outcomes[i] for i in range(len(files))]
 
 
@@ -233,6 +237,14 @@ def _store_and_register(
                 subject=f"{item.feed}: {item.path.name}",
             )
             ladder_id = ladder.id
+            qc_id = services.create_job(
+                JobKind.QC,
+                session=session,
+                event_id=event_id,
+                feed_id=feed_id,
+                asset_id=asset_id,
+                subject=f"{item.feed}: {item.path.name}",
+            ).id
     except Exception as exc:  # noqa: BLE001 - recorded as the job's reason, then cleaned up
         if uploaded:
             _forget_object(store, uploaded)
@@ -246,6 +258,7 @@ def _store_and_register(
         job_id=job_id,
         asset_id=asset_id,
         ladder_job_id=ladder_id,
+        qc_job_id=qc_id,
         clock_start_s=start_s,
         clock_source=source.value,
     )

@@ -121,3 +121,26 @@ def _follow_progress(
             if now - last_sent >= 0.5:
                 last_sent = now
                 on_progress(min(int(value) / 1e6 / duration_s, 0.99))
+
+
+def run_ffmpeg_log(ffmpeg: str, args: Sequence[str], *, timeout_s: float | None = None) -> str:
+    """Run ffmpeg for what it logs (analysis filters report there); returns its stderr.
+
+    Raises :class:`FFmpegError` when it fails or times out.
+    """
+    try:
+        result = subprocess.run(
+            [ffmpeg, *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise FFmpegError(f"ffmpeg ran past its {timeout_s:.0f} s limit", -1) from exc
+    log = result.stderr.decode("utf-8", "replace")
+    if result.returncode != 0:
+        tail = "; ".join(line.strip() for line in log.strip().splitlines()[-_STDERR_TAIL_LINES:])
+        raise FFmpegError(f"ffmpeg exited with {result.returncode}: {tail}", result.returncode)
+    return log

@@ -103,6 +103,7 @@ async def ingest(
             job_id=o.job_id,
             asset_id=o.asset_id,
             ladder_job_id=o.ladder_job_id,
+            qc_job_id=o.qc_job_id,
             clock_start_s=o.clock_start_s,
             clock_source=o.clock_source,
             error=o.error,

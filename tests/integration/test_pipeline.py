@@ -107,6 +107,17 @@ def test_the_api_serves_a_playable_ladder(event, api_url, ffmpeg):
     assert poster.headers["content-type"] == "image/jpeg"
 
 
+def test_qc_reports_loudness_on_the_asset(event, sessions, api_url):
+    _, (cam1, cam2) = event
+    jobs = wait_for(sessions, [cam1.qc_job_id, cam2.qc_job_id])
+    assert [j.status for j in jobs] == [JobStatus.SUCCEEDED] * 2, [j.error for j in jobs]
+    with_sound = httpx.get(f"{api_url}/v1/assets/{cam1.asset_id}").json()["qc"]
+    assert with_sound["integrated_lufs"] is not None and with_sound["true_peak_dbtp"] < 0
+    assert with_sound["black"] == [] and with_sound["freeze"] == []
+    silent = httpx.get(f"{api_url}/v1/assets/{cam2.asset_id}").json()["qc"]
+    assert silent["integrated_lufs"] is None  # cam2 has no audio track
+
+
 def test_running_the_ladder_again_leaves_the_same_keys_and_one_set_of_rows(
     event, embedded, sessions, store
 ):
