@@ -228,23 +228,18 @@ def _store_and_register(
             job = services.get_job(job_id, session=session)
             job.feed_id, job.asset_id = feed_id, asset_id
             services.finish_job(job, session=session)
-            ladder = services.create_job(
-                JobKind.LADDER,
-                session=session,
-                event_id=event_id,
-                feed_id=feed_id,
-                asset_id=asset_id,
-                subject=f"{item.feed}: {item.path.name}",
+            # What every new recording gets next: its ladder, and its QC.
+            ladder_id, qc_id = (
+                services.create_job(
+                    kind,
+                    session=session,
+                    event_id=event_id,
+                    feed_id=feed_id,
+                    asset_id=asset_id,
+                    subject=f"{item.feed}: {item.path.name}",
+                ).id
+                for kind in (JobKind.LADDER, JobKind.QC)
             )
-            ladder_id = ladder.id
-            qc_id = services.create_job(
-                JobKind.QC,
-                session=session,
-                event_id=event_id,
-                feed_id=feed_id,
-                asset_id=asset_id,
-                subject=f"{item.feed}: {item.path.name}",
-            ).id
     except Exception as exc:  # noqa: BLE001 - recorded as the job's reason, then cleaned up
         if uploaded:
             _forget_object(store, uploaded)
