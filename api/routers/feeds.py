@@ -147,21 +147,34 @@ def live_master(feed_id: str, session: SessionDep, settings: SettingsDep) -> Res
 def live_media(feed_id: str, variant: str, session: SessionDep, settings: SettingsDep) -> Response:
     """Sliding-window media playlist; it gains an ENDLIST once the recording is finished."""
     asset = _live_asset(feed_id, session)
-    window = services.recent_segments(
-        asset.id, session=session, limit=settings.live.window_segments
-    )
+    return _media(asset, variant, session, settings, limit=settings.live.window_segments)
+
+
+def _recording(asset_id: str, session: SessionDep) -> Asset:
+    asset = services.get_asset(asset_id, session=session)
+    if asset.kind is not AssetKind.LIVE:
+        raise NotFound(f"asset {asset_id} is not a live recording")
+    return asset
+
+
+def _media(
+    asset: Asset, variant: str, session: SessionDep, settings: Settings, *, limit: int | None
+) -> Response:
+    """A media playlist of the recording's newest ``limit`` segments (all with ``None``); it
+    ends with ENDLIST once the recording is finished."""
+    segments = services.recent_segments(asset.id, session=session, limit=limit)
     ended = asset.status is not AssetStatus.RECORDING
-    body = media_playlist(window, variant, _segment_uri(settings), ended=ended)
+    body = media_playlist(segments, variant, _segment_uri(settings), ended=ended)
     return Response(body, media_type=HLS, headers=_NO_CACHE)
 
 
 @router.get("/v1/assets/{asset_id}/recording.m3u8", response_class=Response)
 def recording_master(asset_id: str, session: SessionDep, settings: SettingsDep) -> Response:
     """Master playlist of a whole live recording."""
-    asset = services.get_asset(asset_id, session=session)
+    asset = _recording(asset_id, session)
     segments = services.recent_segments(asset.id, session=session)
-    if asset.kind is not AssetKind.LIVE or not segments:
-        raise NotFound(f"asset {asset_id} is not a live recording with segments")
+    if not segments:
+        raise NotFound(f"live recording {asset_id} has no segments yet")
     body = master_playlist(variants_of(segments), "recording/{variant}.m3u8")
     return Response(body, media_type=HLS, headers=_NO_CACHE)
 
@@ -171,13 +184,7 @@ def recording_media(
     asset_id: str, variant: str, session: SessionDep, settings: SettingsDep
 ) -> Response:
     """The whole recording: a VOD playlist once finished, an event playlist while recording."""
-    asset = services.get_asset(asset_id, session=session)
-    if asset.kind is not AssetKind.LIVE:
-        raise NotFound(f"asset {asset_id} is not a live recording")
-    segments = services.recent_segments(asset.id, session=session)
-    ended = asset.status is not AssetStatus.RECORDING
-    body = media_playlist(segments, variant, _segment_uri(settings), ended=ended)
-    return Response(body, media_type=HLS, headers=_NO_CACHE)
+    return _media(_recording(asset_id, session), variant, session, settings, limit=None)
 
 
 @router.get("/v1/segments/{segment_id}/{variant}.ts", response_class=RedirectResponse)

@@ -77,6 +77,18 @@ def wait_until(check, timeout=40.0, every=0.3):
     raise AssertionError("condition not met in time")
 
 
+def one_camera(ffmpeg, folder, protocol="hls"):
+    """A small simulated camera, on air (for HLS: its playlist is served) when this returns."""
+    sim = Simulator(
+        ffmpeg, cameras=1, protocol=protocol, folder=folder, base_port=free_port(),
+        size=(320, 180), rate=Fraction(25), bitrate_kbps=300,
+    )  # fmt: skip
+    sim.start()
+    if protocol == "hls":
+        wait_until(lambda: httpx.get(sim.cameras[0].url).status_code == 200, timeout=20)
+    return sim
+
+
 def segments_of(sessions, feed_id):
     with session_scope(sessions) as session:
         asset = services.find_live_asset(feed_id, session=session)
@@ -289,12 +301,7 @@ def test_storage_outage_spools_then_drains_without_duplicates(
 
     down = ObjectStore(StorageSettings(endpoint_url=f"http://127.0.0.1:{free_port()}", bucket="x"))
     outage = replace(runtime, store=down, enqueue=False)
-    sim = Simulator(
-        ffmpeg, cameras=1, protocol="hls", folder=live_settings.home / "sim-outage",
-        base_port=free_port(), size=(320, 180), rate=Fraction(25), bitrate_kbps=300,
-    )  # fmt: skip
-    sim.start()
-    wait_until(lambda: httpx.get(sim.cameras[0].url).status_code == 200, timeout=20)
+    sim = one_camera(ffmpeg, live_settings.home / "sim-outage")
     with session_scope(sessions) as session:
         event = services.create_event("Storage outage", session=session)
         feed_id = services.add_live_feed(event, "cam1", sim.cameras[0].url, session=session).id
@@ -367,11 +374,7 @@ def test_a_burst_at_connect_does_not_misplace_the_session(
 def test_srt_caller_pulls_a_listening_camera(runtime, sessions, ffmpeg, live_settings):
     from ingest.live.puller import FeedPuller
 
-    sim = Simulator(
-        ffmpeg, cameras=1, protocol="srt", folder=live_settings.home / "sim-srt",
-        base_port=free_port(), size=(320, 180), rate=Fraction(25), bitrate_kbps=300,
-    )  # fmt: skip
-    sim.start()
+    sim = one_camera(ffmpeg, live_settings.home / "sim-srt", protocol="srt")
     with session_scope(sessions) as session:
         event = services.create_event("SRT contribution", session=session)
         feed_id = services.add_live_feed(event, "cam1", sim.cameras[0].url, session=session).id

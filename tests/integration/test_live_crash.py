@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import time
-from fractions import Fraction
 
-import httpx
 from sqlalchemy import select
 
 from catalog import services
 from catalog.models import FeedState, Segment
 from infra.database import session_scope
-from infra.simulator import Simulator
-from tests.conftest import free_port
-from tests.integration.test_live import segments_of, wait_until
+from tests.integration.test_live import one_camera, segments_of, wait_until
 
 
 def test_a_killed_supervisor_loses_and_duplicates_nothing(embedded, sessions, ffmpeg):
@@ -26,12 +22,7 @@ def test_a_killed_supervisor_loses_and_duplicates_nothing(embedded, sessions, ff
 
     from tests.conftest import settings_env
 
-    sim = Simulator(
-        ffmpeg, cameras=1, protocol="hls", folder=embedded.home / "sim-kill",
-        base_port=free_port(), size=(320, 180), rate=Fraction(25), bitrate_kbps=300,
-    )  # fmt: skip
-    sim.start()
-    wait_until(lambda: httpx.get(sim.cameras[0].url).status_code == 200, timeout=20)
+    sim = one_camera(ffmpeg, embedded.home / "sim-kill")
     with session_scope(sessions) as session:
         event = services.create_event("Supervisor crash", session=session)
         feed = services.add_live_feed(event, "cam1", sim.cameras[0].url, session=session)
