@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api import problems
-from api.routers import assets, events, feeds, health, jobs
+from api.routers import assets, events, feeds, health, jobs, profiles
 from infra.database import make_engine, make_session_factory
 from infra.settings import Settings, get_settings
 from infra.storage import ObjectStore
@@ -24,6 +24,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = make_session_factory(engine)
     app.state.store = ObjectStore(settings.storage)
     problems.install(app)
-    for router in (health.router, events.router, feeds.router, assets.router, jobs.router):
+    for router in (
+        health.router,
+        events.router,
+        feeds.router,
+        assets.router,
+        jobs.router,
+        profiles.router,
+    ):
         app.include_router(router)
     return app

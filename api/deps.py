@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from infra.queue import send_job
 from infra.settings import Settings
 from infra.storage import ObjectStore
 
@@ -27,9 +28,23 @@ def _session_factory(request: Request) -> sessionmaker[Session]:
     return factory
 
 
+class JobQueue:
+    """Jobs a request wants enqueued; they are sent only once its session has committed, so a
+    worker never receives a job id it cannot yet read."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[str, str]] = []
+
+    def send(self, task_name: str, job_id: str) -> None:
+        self.pending.append((task_name, job_id))
+
+
 def _session(request: Request) -> Iterator[Session]:
-    """One session per request: committed when the handler returns, rolled back if it raises."""
+    """One session per request: committed when the handler returns, rolled back if it raises;
+    then the jobs the handler queued are sent."""
     session: Session = request.app.state.sessions()
+    queue = JobQueue()
+    session.info["jobs"] = queue
     try:
         yield session
         session.commit()
@@ -38,6 +53,8 @@ def _session(request: Request) -> Iterator[Session]:
         raise
     finally:
         session.close()
+    for task_name, job_id in queue.pending:
+        send_job(request.app.state.settings, task_name, job_id)
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
@@ -46,3 +63,11 @@ StoreDep = Annotated[ObjectStore, Depends(_store)]
 # back what it just wrote (from any process) always finds it.
 SessionDep = Annotated[Session, Depends(_session, scope="function")]
 SessionFactoryDep = Annotated[sessionmaker[Session], Depends(_session_factory)]
+
+
+def _jobs(session: SessionDep) -> JobQueue:
+    queue: JobQueue = session.info["jobs"]
+    return queue
+
+
+JobsDep = Annotated[JobQueue, Depends(_jobs)]

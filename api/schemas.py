@@ -16,13 +16,20 @@ T = TypeVar("T")
 
 class RenditionOut(BaseModel):
     name: str
-    width: int
-    height: int
-    video_kbps: int
+    kind: str
+    """``video`` (a rung) or ``audio`` (the audio track every rung of a CMAF ladder shares)."""
+    width: int | None
+    height: int | None
+    frame_rate: str | None
+    video_kbps: int | None
     audio_kbps: int | None
     codecs: str
+    bandwidth: int | None
+    """Peak bits per second over the segments, as measured (with the audio, for a rung)."""
+    average_bandwidth: int | None
     playlist_key: str
     playlist_url: str
+    iframe_playlist_url: str | None
     segment_count: int
     size_bytes: int
 
@@ -55,7 +62,19 @@ class AssetOut(BaseModel):
     download_url: str | None
     qc: dict[str, Any] | None
     """EBU R128 loudness and black, freeze and silence runs, once the QC job has run."""
-    """The original file; ``None`` for a live recording (use its recording playlist)."""
+    profile: str | None
+    """The encoding profile of the ladder."""
+    interlaced: bool | None
+    dash_url: str | None
+    proxy_url: str | None
+    """The editor proxy: burnt-in timecode and camera, a keyframe every 10 frames."""
+    thumbnails_url: str | None
+    """A WebVTT thumbnail track whose cues point into sprite sheets."""
+    thumbnails: dict[str, Any] | None
+    """Scene cuts (seconds) and the posters chosen at them."""
+    mezzanine_url: str | None
+    loudness: dict[str, Any] | None
+    """Measured loudness and the target, when the profile normalises it."""
     renditions: list[RenditionOut]
     created_at: datetime
 
@@ -106,6 +125,7 @@ class EventSummary(BaseModel):
     sport: str | None
     venue: str | None
     clock_origin: datetime | None
+    profile: str | None
     created_at: datetime
 
 
@@ -120,6 +140,8 @@ class EventCreate(BaseModel):
     sport: str | None = Field(default=None, max_length=100)
     venue: str | None = Field(default=None, max_length=200)
     clock_origin: datetime | None = None
+    profile: str | None = Field(default=None, max_length=100)
+    """Encoding profile of the event's ladders (``GET /v1/profiles``); default: configured."""
 
 
 class IngestFeedIn(BaseModel):
@@ -167,6 +189,10 @@ class JobOut(BaseModel):
     subject: str | None
     error: str | None
     attempts: int
+    max_attempts: int
+    heartbeat_at: datetime | None
+    options: dict[str, Any] | None
+    output: dict[str, Any] | None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -198,13 +224,20 @@ def rendition_out(settings: Settings, asset_id: str, rendition: Rendition) -> Re
     base = settings.api.public_url.rstrip("/") + f"/v1/assets/{asset_id}/hls/"
     return RenditionOut(
         name=rendition.name,
+        kind=rendition.kind,
         width=rendition.width,
         height=rendition.height,
+        frame_rate=rendition.frame_rate,
         video_kbps=rendition.video_kbps,
         audio_kbps=rendition.audio_kbps,
         codecs=rendition.codecs,
+        bandwidth=rendition.bandwidth,
+        average_bandwidth=rendition.average_bandwidth,
         playlist_key=rendition.playlist_key,
         playlist_url=base + f"{rendition.name}/index.m3u8",
+        iframe_playlist_url=(
+            base + f"{rendition.name}/iframes.m3u8" if rendition.iframe_playlist_key else None
+        ),
         segment_count=rendition.segment_count,
         size_bytes=rendition.size_bytes,
     )
@@ -244,6 +277,14 @@ def asset_out(settings: Settings, asset: Asset, feed_name: str | None = None) ->
         poster_url=base + "/poster.jpg" if asset.poster_key else None,
         download_url=download if asset.kind is AssetKind.FILE else None,
         qc=asset.qc,
+        profile=asset.profile,
+        interlaced=asset.interlaced,
+        dash_url=f"{base}/hls/manifest.mpd" if asset.dash_manifest_key else None,
+        proxy_url=f"{base}/proxy.mp4" if asset.proxy_key else None,
+        thumbnails_url=f"{base}/thumbnails/thumbnails.vtt" if asset.thumbnails_key else None,
+        thumbnails=asset.thumbnails,
+        mezzanine_url=f"{base}/mezzanine.mxf" if asset.mezzanine_key else None,
+        loudness=asset.loudness,
         renditions=[rendition_out(settings, asset.id, r) for r in asset.renditions],
         created_at=asset.created_at,
     )
@@ -256,6 +297,7 @@ def event_summary(event: Event) -> EventSummary:
         sport=event.sport,
         venue=event.venue,
         clock_origin=event.clock_origin,
+        profile=event.profile,
         created_at=event.created_at,
     )
 
@@ -305,6 +347,10 @@ def job_out(job: Job) -> JobOut:
         subject=job.subject,
         error=job.error,
         attempts=job.attempts,
+        max_attempts=job.max_attempts,
+        heartbeat_at=job.heartbeat_at,
+        options=job.options,
+        output=job.output,
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,

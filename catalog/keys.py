@@ -39,3 +39,15 @@ def live_segment_key(event_id: str, feed_id: str, asset_id: str, session: str, n
 def live_rendition_key(segment_key: str, variant: str) -> str:
     stem = segment_key.rsplit(".", 1)[0]
     return f"{stem}.{variant}.ts"
+
+
+def proxy_key(event_id: str, feed_id: str, asset_id: str) -> str:
+    return asset_prefix(event_id, feed_id, asset_id) + "proxy.mp4"
+
+
+def thumbnails_prefix(event_id: str, feed_id: str, asset_id: str) -> str:
+    return asset_prefix(event_id, feed_id, asset_id) + "thumbnails/"
+
+
+def mezzanine_key(event_id: str, feed_id: str, asset_id: str, name: str) -> str:
+    return asset_prefix(event_id, feed_id, asset_id) + f"mezzanine/{safe_name(name)}.mxf"

@@ -71,6 +71,9 @@ class JobKind(enum.StrEnum):
     LADDER = "ladder"
     LIVE_SEGMENT = "live_segment"
     QC = "qc"
+    PROXY = "proxy"
+    THUMBNAILS = "thumbnails"
+    MEZZANINE = "mezzanine"
 
 
 class JobStatus(enum.StrEnum):
@@ -78,10 +81,13 @@ class JobStatus(enum.StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    """Failed for good: the input is at fault, so another attempt would fail the same way."""
+    DEAD = "dead"
+    """Every attempt allowed failed on a passing fault (storage, a killed worker, a timeout)."""
 
     @property
     def finished(self) -> bool:
-        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.DEAD)
 
 
 def _enum(kind: type[enum.StrEnum], name: str) -> Enum:
@@ -106,6 +112,8 @@ class Event(Base):
     clock_origin: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """Wall-clock instant of event-clock zero, for feeds placed by creation time."""
     timecode_origin: Mapped[float | None] = mapped_column(Float)
+    profile: Mapped[str | None] = mapped_column(String(100))
+    """Encoding profile of the event's ladders; ``None``: the configured default."""
     """Time-of-day timecode (seconds) of event-clock zero, for feeds placed by timecode."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -191,6 +199,19 @@ class Asset(Base):
     master_playlist_key: Mapped[str | None] = mapped_column(String(1024))
     error: Mapped[str | None] = mapped_column(Text)
     qc: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    profile: Mapped[str | None] = mapped_column(String(100))
+    """The encoding profile the ladder was made with."""
+    interlaced: Mapped[bool | None] = mapped_column(Boolean)
+    dash_manifest_key: Mapped[str | None] = mapped_column(String(1024))
+    proxy_key: Mapped[str | None] = mapped_column(String(1024))
+    """The editor proxy: low resolution, burnt-in timecode and camera, short GOP."""
+    thumbnails_key: Mapped[str | None] = mapped_column(String(1024))
+    """The WebVTT thumbnail track; its sprite sheets sit next to it."""
+    thumbnails: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """Scene cuts, the posters chosen at them, and the sprite layout."""
+    mezzanine_key: Mapped[str | None] = mapped_column(String(1024))
+    loudness: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """Measured loudness and the target it was normalised to, when the profile asks for one."""
     """Loudness (EBU R128) and black, freeze and silence runs of the original."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -282,12 +303,19 @@ class Rendition(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(20))
-    width: Mapped[int] = mapped_column(Integer)
-    height: Mapped[int] = mapped_column(Integer)
-    video_kbps: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10), default="video", server_default="video")
+    """``video`` (a rung) or ``audio`` (the shared audio track of a CMAF ladder)."""
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    video_kbps: Mapped[int | None] = mapped_column(Integer)
     audio_kbps: Mapped[int | None] = mapped_column(Integer)
     codecs: Mapped[str] = mapped_column(String(100))
+    frame_rate: Mapped[str | None] = mapped_column(String(20))
+    bandwidth: Mapped[int | None] = mapped_column(Integer)
+    """Peak bits per second over the segments, as measured."""
+    average_bandwidth: Mapped[int | None] = mapped_column(Integer)
     playlist_key: Mapped[str] = mapped_column(String(1024))
+    iframe_playlist_key: Mapped[str | None] = mapped_column(String(1024))
     segment_count: Mapped[int] = mapped_column(Integer)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -317,6 +345,11 @@ class Job(Base):
     """What the job works on, in words (a file name, a feed name), for jobs that failed early."""
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Touched while a worker runs the job; a stale heartbeat means the worker is gone."""
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    output: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from catalog.models import (
@@ -66,11 +67,12 @@ def create_event(
     sport: str | None = None,
     venue: str | None = None,
     clock_origin: datetime | None = None,
+    profile: str | None = None,
 ) -> Event:
     """Create an event; its name must be new."""
     if session.scalar(select(Event.id).where(Event.name == name)) is not None:
         raise Conflict(f"an event named {name!r} already exists")
-    event = Event(name=name, sport=sport, venue=venue, clock_origin=clock_origin)
+    event = Event(name=name, sport=sport, venue=venue, clock_origin=clock_origin, profile=profile)
     session.add(event)
     session.flush()
     return event
@@ -191,8 +193,18 @@ def create_job(
     feed_id: str | None = None,
     asset_id: str | None = None,
     subject: str | None = None,
+    max_attempts: int = 3,
+    options: dict[str, Any] | None = None,
 ) -> Job:
-    job = Job(kind=kind, event_id=event_id, feed_id=feed_id, asset_id=asset_id, subject=subject)
+    job = Job(
+        kind=kind,
+        event_id=event_id,
+        feed_id=feed_id,
+        asset_id=asset_id,
+        subject=subject,
+        max_attempts=max_attempts,
+        options=options,
+    )
     session.add(job)
     session.flush()
     return job
@@ -216,28 +228,65 @@ def list_jobs(
     return session.scalars(query).all()
 
 
-def claim_job(job_id: str, *, session: Session) -> bool:
-    """Compare-and-set a job to running. False when it already finished successfully (a
-    redelivered task) or does not exist; a failed or interrupted job may be claimed again."""
+def claim_job(job_id: str, *, session: Session, stale_after_s: float = 120.0) -> bool:
+    """Compare-and-set a job to running. True for a queued job, or a running one whose worker
+    stopped beating (it died); False for a job that is finished, running elsewhere or unknown,
+    so a redelivered message never runs a job twice at once or again after it ended."""
+    stale = utcnow() - timedelta(seconds=stale_after_s)
+    now = utcnow()
     result = session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.status != JobStatus.SUCCEEDED)
+        .where(
+            Job.id == job_id,
+            or_(
+                Job.status == JobStatus.QUEUED,
+                (Job.status == JobStatus.RUNNING)
+                & or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < stale),
+            ),
+        )
         .values(
             status=JobStatus.RUNNING,
             attempts=Job.attempts + 1,
-            started_at=utcnow(),
+            started_at=now,
+            heartbeat_at=now,
             progress=0.0,
-            error=None,
         )
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+def beat_job(job_id: str, *, session: Session) -> None:
+    """Say the job's worker is alive."""
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+        .values(heartbeat_at=utcnow())
+    )
+
+
+def hold_job(job: Job, *, seconds: float, session: Session) -> None:
+    """Keep the reconciler off a job whose work was handed to other tasks (a chord) for
+    ``seconds``: until then the broker itself redelivers any part a dead worker held."""
+    job.heartbeat_at = utcnow() + timedelta(seconds=seconds)
+    session.flush()
 
 
 def set_job_progress(job_id: str, progress: float, *, session: Session) -> None:
     session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
-        .values(progress=max(0.0, min(progress, 1.0)))
+        .values(progress=max(0.0, min(progress, 1.0)), heartbeat_at=utcnow())
+    )
+
+
+def add_job_progress(job_id: str, step: float, *, session: Session) -> None:
+    """Add ``step`` to the progress in one statement, for parts of a job that finish in parallel
+    (the job's hold, see :func:`hold_job`, is left as it is)."""
+    grown = Job.progress + step
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+        .values(progress=case((grown > 0.99, 0.99), else_=grown))
     )
 
 
@@ -249,6 +298,50 @@ def finish_job(job: Job, *, session: Session, error: str | None = None) -> None:
     if not error:
         job.progress = 1.0
     session.flush()
+
+
+def retry_or_bury_job(job: Job, reason: str, *, session: Session) -> bool:
+    """After a passing fault: queue ``job`` again (True) while attempts remain, else mark it dead
+    with the reason (False)."""
+    job.error = reason
+    if job.attempts >= job.max_attempts:
+        job.status = JobStatus.DEAD
+        job.error = f"gave up after {job.attempts} attempts: {reason}"
+        job.finished_at = utcnow()
+        session.flush()
+        return False
+    job.status = JobStatus.QUEUED
+    job.heartbeat_at = None
+    session.flush()
+    return True
+
+
+def requeue_job(job: Job, *, session: Session) -> None:
+    """An operator's retry of a failed or dead job: a fresh set of attempts."""
+    if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+        raise Conflict(f"job {job.id} is {job.status.value}; only a finished job can be retried")
+    job.status = JobStatus.QUEUED
+    job.attempts = 0
+    job.progress = 0.0
+    job.error = None
+    job.finished_at = None
+    job.heartbeat_at = None
+    session.flush()
+
+
+def stale_jobs(*, session: Session, stale_after_s: float) -> Sequence[Job]:
+    """Running jobs whose worker stopped beating: it was killed or lost its host."""
+    stale = utcnow() - timedelta(seconds=stale_after_s)
+    query = (
+        select(Job)
+        .where(
+            Job.status == JobStatus.RUNNING,
+            or_(Job.heartbeat_at < stale, Job.heartbeat_at.is_(None) & (Job.started_at < stale)),
+        )
+        .order_by(Job.started_at)
+        .with_for_update(skip_locked=True)
+    )
+    return session.scalars(query).all()
 
 
 # -- live feeds ----------------------------------------------------------------------------------

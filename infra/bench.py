@@ -8,15 +8,17 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from transcode.ffmpeg import find_ffmpeg
-from transcode.ladder import LadderOptions, ladder_args, plan_ladder, transcode_ladder
+from transcode.ladder import cmaf_args, plan_from_profile, transcode_ladder
+from transcode.packaging import describe_track, write_manifests
 from transcode.poster import poster_time
 from transcode.probe import probe
+from transcode.profiles import Profile, load_profile
 from transcode.synthetic import SyntheticCamera, render_camera
 
 
@@ -64,17 +66,18 @@ def ladder_benchmark(
     source: Path,
     *,
     ffmpeg: str | None = None,
-    options: LadderOptions | None = None,
+    profile: Profile | None = None,
     repeat: int = 1,
     task: Callable[[], object] | None = None,
 ) -> dict[str, Any]:
-    """Our ladder against the plain ffmpeg command and against one ffmpeg process per rung."""
+    """Our ladder (encode, then manifests from the segments) against the plain ffmpeg command
+    with the same arguments, and against one ffmpeg process per rung."""
     binary = ffmpeg or find_ffmpeg()
-    opts = options or LadderOptions()
     info = probe(source)
     assert info.video is not None
+    chosen = profile or load_profile("broadcast")
+    plan = plan_from_profile(info, chosen)
     width, height = info.video.display_size
-    rungs = plan_ladder(width, height, info.video.frame_rate, opts.heights)
     runs: dict[str, list[Timing]] = {"plain": [], "ours": [], "per_rung": []}
     if task:
         runs["task"] = []
@@ -83,36 +86,26 @@ def ladder_benchmark(
 
         def plain() -> None:
             out = root / "plain"
-            argv = ladder_args(
-                source,
-                out,
-                rungs,
-                info.video.frame_rate,  # type: ignore[union-attr]
-                has_audio=info.audio is not None,
-                options=opts,
-                poster=(out / "poster.jpg", poster_time(info.duration_s)),
-            )
+            poster = (out / "poster.jpg", poster_time(info.duration_s))
             out.mkdir(parents=True, exist_ok=True)
-            subprocess.run([binary, *argv], check=True)
+            subprocess.run([binary, *cmaf_args(source, out, plan, poster=poster)], check=True)
 
         def ours() -> None:
-            transcode_ladder(
-                binary, source, probe(source), root / "ours", opts, on_progress=lambda _f: None
+            ladder = transcode_ladder(
+                binary, source, probe(source), root / "ours", plan, on_progress=lambda _f: None
+            )
+            write_manifests(
+                [describe_track(t) for t in ladder.videos],
+                describe_track(ladder.audio) if ladder.audio else None,
+                plan.frame_rate,
             )
 
         def per_rung() -> None:
-            for rung in rungs:
+            for rung in plan.rungs:
                 out = root / "naive" / rung.name
                 out.mkdir(parents=True, exist_ok=True)
-                argv = ladder_args(
-                    source,
-                    out,
-                    [rung],
-                    info.video.frame_rate,  # type: ignore[union-attr]
-                    has_audio=info.audio is not None,
-                    options=opts,
-                )
-                subprocess.run([binary, *argv], check=True)
+                single = replace(plan, rungs=(rung,))
+                subprocess.run([binary, *cmaf_args(source, out, single)], check=True)
 
         for _ in range(repeat):
             runs["plain"].append(timed(plain))
@@ -131,8 +124,9 @@ def ladder_benchmark(
             "frame_rate": str(info.video.frame_rate),
             "duration_s": info.duration_s,
         },
-        "rungs": [r.name for r in rungs],
-        "preset": opts.preset,
+        "profile": chosen.name,
+        "rungs": [r.name for r in plan.rungs],
+        "preset": plan.preset,
         "repeat": repeat,
         "wall_s": {name: round(median(name, "wall_s"), 3) for name in runs},
         "cpu_s": {name: round(median(name, "cpu_s"), 3) for name in runs},

@@ -19,9 +19,33 @@ QUEUES = ("live", "vod", "replay", "analysis")
 
 TASK_ROUTES = {
     "vantage.transcode_ladder": {"queue": "vod"},
+    "vantage.encode_ladder_chunk": {"queue": "vod"},
+    "vantage.encode_ladder_audio": {"queue": "vod"},
+    "vantage.stitch_ladder": {"queue": "vod"},
+    "vantage.make_proxy": {"queue": "vod"},
+    "vantage.make_mezzanine": {"queue": "vod"},
     "vantage.transcode_live_segment": {"queue": "live"},
     "vantage.qc_asset": {"queue": "analysis"},
+    "vantage.make_thumbnails": {"queue": "analysis"},
 }
+
+JOB_TASKS = {
+    "ladder": "vantage.transcode_ladder",
+    "qc": "vantage.qc_asset",
+    "proxy": "vantage.make_proxy",
+    "thumbnails": "vantage.make_thumbnails",
+    "mezzanine": "vantage.make_mezzanine",
+}
+"""The task that runs each kind of catalog job, for enqueueing, retries and the reconciler."""
+
+
+def result_backend(settings: Settings) -> str:
+    """Where chords keep their parts' results: the broker when it is Redis, else the catalog."""
+    if settings.broker.result_backend:
+        return settings.broker.result_backend
+    if settings.broker.url.startswith(("redis", "rediss")):
+        return settings.broker.url
+    return "db+" + settings.database_url
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -33,6 +57,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_url": settings.broker.url,
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": transport,
+        "result_backend": result_backend(settings),
+        "result_backend_transport_options": transport,
+        "result_expires": 24 * 3600,
+        "result_extended": False,
         "task_queues": [Queue(name) for name in QUEUES],  # type: ignore[no-untyped-call]
         "task_default_queue": "vod",
         "task_routes": TASK_ROUTES,
@@ -59,14 +87,31 @@ def _producer(broker_url: str, settings_json: str) -> Celery:
     return make_celery(Settings.model_validate_json(settings_json), "vantage-producer")
 
 
-def send_job(settings: Settings, task_name: str, job_id: str) -> None:
+def _app(settings: Settings) -> Celery:
+    return _producer(settings.broker.url, settings.model_dump_json())
+
+
+def send_job(
+    settings: Settings, task_name: str, job_id: str, *, countdown: float | None = None
+) -> None:
     """Publish ``task_name(job_id)``; call only after the job row is committed."""
-    app = _producer(settings.broker.url, settings.model_dump_json())
-    app.send_task(task_name, args=[job_id])
+    _app(settings).send_task(task_name, args=[job_id], countdown=countdown)
+
+
+def celery_signature(settings: Settings, task_name: str, kwargs: dict[str, Any]) -> Any:
+    """A task signature by name, for building chords without importing the worker code."""
+    return _app(settings).signature(task_name, kwargs=kwargs)
+
+
+def chord_of(settings: Settings, header: list[Any], body: Any) -> None:
+    """Run ``header`` in parallel, then ``body`` with the list of their results."""
+    from celery import chord
+
+    chord(header, app=_app(settings))(body)
 
 
 def broker_ping(settings: Settings, timeout_s: float = 3.0) -> None:
     """Raise if the broker cannot be reached."""
-    app = _producer(settings.broker.url, settings.model_dump_json())
+    app = _app(settings)
     with app.connection_for_write() as connection:
         connection.ensure_connection(max_retries=1, timeout=timeout_s)

@@ -34,6 +34,9 @@ class BrokerSettings(BaseModel):
     url: str = "redis://127.0.0.1:6390/0"
     visibility_timeout_s: int = 4 * 3600
     """Longer than the longest task, so Redis never redelivers a task that is still running."""
+    result_backend: str | None = None
+    """Where chunked encodes' chords keep their parts' results; ``None``: the broker for Redis,
+    else the catalog database."""
 
 
 class DatabaseSettings(BaseModel):
@@ -47,7 +50,16 @@ class MediaSettings(BaseModel):
     """ffmpeg binary; ``None``: ``ffmpeg`` on PATH, else the one in the imageio-ffmpeg wheel."""
     x264_preset: str = "veryfast"
     gop_seconds: float = Field(default=2.0, gt=0)
-    ladder: list[int] = Field(default_factory=lambda: [1080, 720, 480, 360])
+    profile: str = "broadcast"
+    """Encoding profile of events that name none (see ``vantage profiles list``)."""
+    profiles_dir: Path | None = None
+    """Folder of the operator's own profiles (YAML or JSON); they replace built-ins by name."""
+    chunk_seconds: float = Field(default=20.0, gt=1)
+    """Length of the GOP-aligned chunks a long VOD file is split into across workers."""
+    chunk_min_s: float = Field(default=90.0, ge=0)
+    """Files shorter than this are encoded in one process; 0 chunks everything."""
+    proxy_lines: int = Field(default=360, ge=144, le=1080)
+    thumbnail_interval_s: float = Field(default=2.0, gt=0)
     ingest_root: Path | None = None
     """Folder the API may ingest files from; ``None`` disables ingest-by-path over the API."""
     max_input_bytes: int = 200 * 1024 * MIB
@@ -70,6 +82,17 @@ class LiveSettings(BaseModel):
     """A puller does not start (and says so) when the spool has less free space than this."""
     window_segments: int = Field(default=10, ge=3)
     """Segments in a live (sliding-window) playlist."""
+
+
+class JobSettings(BaseModel):
+    max_attempts: int = Field(default=3, ge=1, le=20)
+    """Attempts a job gets against passing faults (storage down, a killed worker) before it is
+    dead; faults of the input fail it at once."""
+    retry_base_s: float = Field(default=10.0, gt=0)
+    """First retry delay; each further retry waits twice as long, up to ten minutes."""
+    stale_after_s: float = Field(default=120.0, ge=5)
+    """A running job whose heartbeat is older than this has lost its worker."""
+    reconcile_every_s: float = Field(default=30.0, gt=0)
 
 
 class APISettings(BaseModel):
@@ -109,6 +132,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
     live: LiveSettings = Field(default_factory=LiveSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
     api: APISettings = Field(default_factory=APISettings)
     stack: StackSettings = Field(default_factory=StackSettings)
 

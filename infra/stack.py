@@ -184,6 +184,16 @@ def supervisor_part() -> Part:
     )
 
 
+def reconciler_part() -> Part:
+    """Queues again the jobs whose worker died, marks dead the ones that keep dying."""
+    return Part(
+        "reconciler",
+        [sys.executable, "-m", "infra.cli.main", "jobs", "reconcile", "--forever"],
+        marker="reconcile",
+        role="re-enqueuing jobs of lost workers",
+    )
+
+
 def api_part(settings: Settings) -> Part:
     return Part(
         "api",
@@ -220,6 +230,7 @@ def app_parts(settings: Settings) -> list[Part]:
         worker_part(settings, 0, queues="live"),
         *workers,
         supervisor_part(),
+        reconciler_part(),
         api_part(settings),
     ]
 

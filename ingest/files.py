@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,14 +18,14 @@ from catalog import keys, services
 from catalog.models import Asset, AssetStatus, JobKind, Segment, new_id
 from infra.database import session_scope
 from infra.errors import BadRequest, MediaError, StorageError, VantageError
-from infra.queue import send_job
+from infra.queue import JOB_TASKS, send_job
 from infra.settings import Settings
 from infra.storage import ObjectStore, sha256_file
 from ingest.media.clock import ClockSource, EventOrigin, absolute_reference, origin_for, place
 from transcode.probe import MediaInfo, probe
 
-LADDER_TASK = "vantage.transcode_ladder"
-QC_TASK = "vantage.qc_asset"
+FOLLOW_UP = (JobKind.LADDER, JobKind.QC, JobKind.PROXY, JobKind.THUMBNAILS)
+"""What every new recording gets next: its ladder, QC, editor proxy and thumbnails."""
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ class IngestOutcome:
     asset_id: str | None = None
     ladder_job_id: str | None = None
     qc_job_id: str | None = None
+    follow_up: dict[str, str] = field(default_factory=dict)
+    """Job id of each follow-up job by kind (ladder, qc, proxy, thumbnails)."""
     clock_start_s: float | None = None
     clock_source: str | None = None
     error: str | None = None
@@ -124,15 +126,21 @@ def ingest_files(
     for index, info in probed.items():
         item = files[index]
         outcomes[index] = _store_and_register(
-            event_id, item, info, placements[index], job_ids[index], store, sessions, step
+            event_id,
+            item,
+            info,
+            placements[index],
+            job_ids[index],
+            store,
+            sessions,
+            step,
+            max_attempts=settings.jobs.max_attempts,
         )
 
     if enqueue:
         for outcome in outcomes.values():
-            if outcome.ladder_job_id:
-                send_job(settings, LADDER_TASK, outcome.ladder_job_id)
-            if outcome.qc_job_id:
-                send_job(settings, QC_TASK, outcome.qc_job_id)
+            for kind, follow_up_id in outcome.follow_up.items():
+                send_job(settings, JOB_TASKS[kind], follow_up_id)
     return [outcomes[i] for i in range(len(files))]
 
 
@@ -170,6 +178,8 @@ def _store_and_register(
     store: ObjectStore,
     sessions: sessionmaker[Session],
     step: StepCallback,
+    *,
+    max_attempts: int,
 ) -> IngestOutcome:
     assert info.video is not None
     asset_id = new_id()
@@ -228,18 +238,18 @@ def _store_and_register(
             job = services.get_job(job_id, session=session)
             job.feed_id, job.asset_id = feed_id, asset_id
             services.finish_job(job, session=session)
-            # What every new recording gets next: its ladder, and its QC.
-            ladder_id, qc_id = (
-                services.create_job(
+            follow_up = {
+                kind.value: services.create_job(
                     kind,
                     session=session,
                     event_id=event_id,
                     feed_id=feed_id,
                     asset_id=asset_id,
                     subject=f"{item.feed}: {item.path.name}",
+                    max_attempts=max_attempts,
                 ).id
-                for kind in (JobKind.LADDER, JobKind.QC)
-            )
+                for kind in FOLLOW_UP
+            }
     except Exception as exc:  # noqa: BLE001 - recorded as the job's reason, then cleaned up
         if uploaded:
             _forget_object(store, uploaded)
@@ -252,8 +262,9 @@ def _store_and_register(
         path=item.path,
         job_id=job_id,
         asset_id=asset_id,
-        ladder_job_id=ladder_id,
-        qc_job_id=qc_id,
+        ladder_job_id=follow_up[JobKind.LADDER.value],
+        qc_job_id=follow_up[JobKind.QC.value],
+        follow_up=follow_up,
         clock_start_s=start_s,
         clock_source=source.value,
     )

@@ -26,6 +26,7 @@ from infra.settings import (
     APISettings,
     BrokerSettings,
     DatabaseSettings,
+    MediaSettings,
     Settings,
     StackSettings,
     StorageSettings,
@@ -150,6 +151,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         ),
         broker=BrokerSettings(url=broker_url or f"redis://127.0.0.1:{redis_port}/0"),
         database=DatabaseSettings(url=database_url),
+        # Short chunks, so a chunked ladder of a few seconds still spreads across workers.
+        media=MediaSettings(chunk_seconds=2.0),
         api=APISettings(port=free_port(), public_url="http://127.0.0.1:0"),
         stack=StackSettings(
             s3_port=s3_port,
@@ -192,6 +195,8 @@ def settings_env(config: Settings) -> dict[str, str]:
             "VANTAGE_STACK__VOLUME_PORT": str(config.stack.volume_port),
             "VANTAGE_STACK__FILER_PORT": str(config.stack.filer_port),
             "VANTAGE_MEDIA__INGEST_ROOT": str(config.home.parent),
+            "VANTAGE_MEDIA__CHUNK_SECONDS": str(config.media.chunk_seconds),
+            "VANTAGE_JOBS__STALE_AFTER_S": str(config.jobs.stale_after_s),
         }
     )
     return env
@@ -235,7 +240,7 @@ def sessions(embedded: Settings) -> sessionmaker[Session]:
     return make_session_factory(make_engine(embedded.database_url))
 
 
-def _spawn(argv: list[str], config: Settings, log: Path) -> subprocess.Popen[bytes]:
+def spawn(argv: list[str], config: Settings, log: Path) -> subprocess.Popen[bytes]:
     handle = log.open("ab")
     return subprocess.Popen(
         argv,
@@ -247,7 +252,7 @@ def _spawn(argv: list[str], config: Settings, log: Path) -> subprocess.Popen[byt
     )
 
 
-def _end(proc: subprocess.Popen[bytes]) -> None:
+def end(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         os.killpg(proc.pid, 15)
         try:
@@ -263,9 +268,9 @@ def worker(embedded: Settings) -> Iterator[subprocess.Popen[bytes]]:
     argv = [sys.executable, "-m", "celery", "-A", "workers.app", "worker"]
     argv += ["-Q", "live,vod,replay,analysis", "-c", "2", "-n", f"test-{RUN_ID}@%h"]
     argv += ["--loglevel", "INFO", "--without-gossip", "--without-mingle"]
-    proc = _spawn(argv, embedded, embedded.home / "worker.log")
+    proc = spawn(argv, embedded, embedded.home / "worker.log")
     yield proc
-    _end(proc)
+    end(proc)
 
 
 @pytest.fixture(scope="session")
@@ -273,7 +278,7 @@ def api_url(embedded: Settings) -> Iterator[str]:
     """The real API, served by uvicorn."""
     argv = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory"]
     argv += ["--host", "127.0.0.1", "--port", str(embedded.api.port)]
-    proc = _spawn(argv, embedded, embedded.home / "api.log")
+    proc = spawn(argv, embedded, embedded.home / "api.log")
     url = embedded.api.public_url
     deadline = time.monotonic() + 30
     while True:
@@ -286,4 +291,4 @@ def api_url(embedded: Settings) -> Iterator[str]:
             raise RuntimeError((embedded.home / "api.log").read_text()[-3000:])
         time.sleep(0.2)
     yield url
-    _end(proc)
+    end(proc)

@@ -11,6 +11,9 @@ import av
 
 from infra.errors import MediaError
 
+# AVFieldOrder: 2-5 are the interlaced orders (PyAV gives the number; older versions a name).
+_INTERLACED_ORDERS = {2, 3, 4, 5, "tt", "bb", "tb", "bt"}
+
 
 @dataclass(frozen=True)
 class VideoStream:
@@ -22,6 +25,10 @@ class VideoStream:
     rotation: int
     """Clockwise display rotation in degrees (0, 90, 180, 270)."""
     frames: int | None
+    interlaced: bool = False
+    """Fields rather than frames (1080i): the ladder deinterlaces such sources."""
+    start_s: float = 0.0
+    """When the first video frame is due, on the container's timeline."""
 
     @property
     def display_size(self) -> tuple[int, int]:
@@ -49,6 +56,9 @@ class MediaInfo:
     timecode: str | None
     """SMPTE start timecode (``HH:MM:SS:FF``, ``;`` for drop-frame) when the file carries one."""
     creation_time: datetime | None
+    start_s: float = 0.0
+    """Where the container's timeline starts (the earliest stream; AAC priming makes it
+    slightly negative in many MP4 files)."""
 
 
 def probe(path: Path, *, verify: bool = True) -> MediaInfo:
@@ -66,8 +76,11 @@ def probe(path: Path, *, verify: bool = True) -> MediaInfo:
         with av.open(str(path), metadata_errors="ignore") as container:
             info = _describe(path, size, container)
             if verify and info.video is not None:
-                rotation = _verify_decodes(container, info)
-                info = replace(info, video=replace(info.video, rotation=rotation))
+                rotation, interlaced = _verify_decodes(container, info)
+                video = replace(
+                    info.video, rotation=rotation, interlaced=info.video.interlaced or interlaced
+                )
+                info = replace(info, video=video)
     except av.FFmpegError as exc:
         raise MediaError(f"{path.name}: not readable media ({_reason(exc)})") from exc
     return info
@@ -92,6 +105,10 @@ def _describe(path: Path, size: int, container: av.container.InputContainer) -> 
             pix_fmt=ctx.pix_fmt,
             rotation=0,
             frames=stream.frames or None,
+            interlaced=getattr(ctx, "field_order", None) in _INTERLACED_ORDERS,
+            start_s=float(stream.start_time * stream.time_base)
+            if stream.start_time is not None and stream.time_base
+            else 0.0,
         )
         timecode = stream.metadata.get("timecode")
     for any_stream in container.streams:
@@ -113,23 +130,26 @@ def _describe(path: Path, size: int, container: av.container.InputContainer) -> 
         audio=audio,
         timecode=timecode,
         creation_time=_parse_time(container.metadata.get("creation_time")),
+        start_s=container.start_time / 1_000_000 if container.start_time is not None else 0.0,
     )
 
 
-def _verify_decodes(container: av.container.InputContainer, info: MediaInfo) -> int:
-    """Decode the first and the last second of video; return the display rotation."""
+def _verify_decodes(container: av.container.InputContainer, info: MediaInfo) -> tuple[int, bool]:
+    """Decode the first and the last second of video; return the display rotation and whether
+    the first frame is interlaced."""
     stream = container.streams.video[0]
     first = next(container.decode(stream), None)
     if first is None:
         raise MediaError(f"{info.path.name}: no decodable video frame")
     # PyAV reports the display matrix angle counter-clockwise; players rotate clockwise.
     rotation = (360 - int(getattr(first, "rotation", 0) or 0)) % 360
+    interlaced = bool(getattr(first, "interlaced_frame", False))
     if info.duration_s > 2 and stream.time_base:
         target = int((info.duration_s - 1) / stream.time_base)
         container.seek(target, stream=stream, backward=True)
         if next(container.decode(stream), None) is None:
             raise MediaError(f"{info.path.name}: video ends early (truncated file?)")
-    return rotation
+    return rotation, interlaced
 
 
 def _parse_time(value: str | None) -> datetime | None:

@@ -20,6 +20,10 @@ class WorkerContext:
     store: ObjectStore
     ffmpeg: str
 
+    @property
+    def stale_after_s(self) -> float:
+        return self.settings.jobs.stale_after_s
+
 
 def build_context(settings: Settings) -> WorkerContext:
     engine = make_engine(settings.database_url, echo=settings.database.echo)

@@ -22,6 +22,7 @@ from api.schemas import (
 from catalog import services
 from infra.errors import BadRequest
 from ingest.files import FeedFile, ingest_files
+from transcode.profiles import load_profile
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
@@ -44,13 +45,16 @@ def list_events(
 
 @router.post("", response_model=EventOut, status_code=status.HTTP_201_CREATED)
 def create_event(body: EventCreate, session: SessionDep, settings: SettingsDep) -> EventOut:
-    """Create an event."""
+    """Create an event, optionally with its own encoding profile."""
+    if body.profile is not None:
+        load_profile(body.profile, settings.media.profiles_dir)  # 400 with the known names
     event = services.create_event(
         body.name,
         session=session,
         sport=body.sport,
         venue=body.venue,
         clock_origin=body.clock_origin,
+        profile=body.profile,
     )
     return event_out(settings, services.get_event(event.id, session=session, detail=True))
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import SessionDep
+from api.deps import JobsDep, SessionDep
 from api.schemas import JobOut, job_out
 from catalog import services
+from infra.errors import Conflict
+from infra.queue import JOB_TASKS
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -21,3 +23,15 @@ def list_jobs(session: SessionDep, event_id: str | None = None) -> list[JobOut]:
 def get_job(job_id: str, session: SessionDep) -> JobOut:
     """One job."""
     return job_out(services.get_job(job_id, session=session))
+
+
+@router.post("/{job_id}/retry", response_model=JobOut, status_code=202)
+def retry_job(job_id: str, session: SessionDep, jobs: JobsDep) -> JobOut:
+    """Queue a failed or dead job again with a fresh set of attempts (409 while it runs)."""
+    job = services.get_job(job_id, session=session)
+    task = JOB_TASKS.get(job.kind.value)
+    if task is None:
+        raise Conflict(f"a {job.kind.value} job cannot be retried from here")
+    services.requeue_job(job, session=session)
+    jobs.send(task, job.id)
+    return job_out(job)

@@ -9,7 +9,7 @@ import typer
 from infra.bench import bench_source, ladder_benchmark
 from infra.cli.common import friendly, print_json, settings
 from transcode.ffmpeg import find_ffmpeg
-from transcode.ladder import LadderOptions
+from transcode.profiles import load_profile
 
 app = typer.Typer(no_args_is_help=True, help="Benchmarks, printed as JSON.")
 
@@ -22,6 +22,9 @@ def ladder(
     with_task: Annotated[
         bool, typer.Option("--task/--no-task", help="Also time the whole job (S3 + catalog).")
     ] = False,
+    profile_name: Annotated[
+        str | None, typer.Option("--profile", help="Encoding profile (default: configured).")
+    ] = None,
 ) -> None:
     """Single-decode ladder vs the plain ffmpeg command vs one ffmpeg process per rung."""
     config = settings()
@@ -29,17 +32,13 @@ def ladder(
     folder = config.home / "bench"
     folder.mkdir(parents=True, exist_ok=True)
     source = bench_source(ffmpeg, folder, seconds)
-    options = LadderOptions(
-        preset=config.media.x264_preset,
-        gop_seconds=config.media.gop_seconds,
-        heights=tuple(config.media.ladder),
-    )
+    profile = load_profile(profile_name or config.media.profile, config.media.profiles_dir)
     task = None
     if with_task:
         from infra.cli.bench_task import ladder_task_runner
 
         task = ladder_task_runner(config, source)
-    print_json(ladder_benchmark(source, ffmpeg=ffmpeg, options=options, repeat=repeat, task=task))
+    print_json(ladder_benchmark(source, ffmpeg=ffmpeg, profile=profile, repeat=repeat, task=task))
 
 
 @app.command("live")

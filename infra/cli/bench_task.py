@@ -14,6 +14,7 @@ from infra.settings import Settings
 from ingest.files import FeedFile, ingest_files
 from workers.context import build_context
 from workers.ladder import run_ladder_job
+from workers.runner import Outcome
 
 
 def ladder_task_runner(settings: Settings, source: Path) -> Callable[[], None]:
@@ -37,7 +38,7 @@ def ladder_task_runner(settings: Settings, source: Path) -> Callable[[], None]:
     def run() -> None:
         with session_scope(ctx.sessions) as session:
             services.get_job(job_id, session=session).status = JobStatus.QUEUED
-        if run_ladder_job(job_id, ctx) is not JobStatus.SUCCEEDED:
+        if run_ladder_job(job_id, ctx) is not Outcome.SUCCEEDED:
             raise VantageError("ladder job failed during the benchmark")
 
     return run

@@ -349,6 +349,67 @@ def jobs_wait(job_ids: list[str], timeout: float = 1800) -> None:
         raise typer.Exit(1)
 
 
+@jobs_app.command("list")
+@friendly
+def jobs_list(
+    status: Annotated[str | None, typer.Option(help="queued, running, failed, dead ...")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Jobs with their state, attempts and progress, oldest first."""
+    with session_scope(sessions()) as session:
+        jobs = [
+            job_out(job).model_dump(mode="json")
+            for job in services.list_jobs(session=session)
+            if status is None or job.status.value == status
+        ]
+    if as_json:
+        print_json(jobs)
+        return
+    table = Table("job", "kind", "status", "attempts", "progress", "subject", "error")
+    for job in jobs:
+        table.add_row(
+            job["id"][:8],
+            job["kind"],
+            job["status"],
+            f"{job['attempts']}/{job['max_attempts']}",
+            f"{job['progress']:.0%}",
+            job["subject"] or "",
+            (job["error"] or "")[:60],
+        )
+    console.print(table)
+
+
+@jobs_app.command("retry")
+@friendly
+def jobs_retry(job_id: str) -> None:
+    """Queue a failed or dead job again, with a fresh set of attempts."""
+    from infra.queue import JOB_TASKS, send_job
+
+    with session_scope(sessions()) as session:
+        job = services.get_job(job_id, session=session)
+        services.requeue_job(job, session=session)
+        task = JOB_TASKS[job.kind.value]
+    send_job(settings(), task, job_id)
+    console.print(f"job {job_id} queued again")
+
+
+@jobs_app.command("reconcile")
+@friendly
+def jobs_reconcile(
+    forever: Annotated[
+        bool, typer.Option("--forever", help="Keep going every jobs.reconcile_every_s.")
+    ] = False,
+) -> None:
+    """Queue again the running jobs whose worker died; bury those out of attempts."""
+    from infra.reconciler import reconcile_forever, reconcile_once
+
+    if forever:
+        reconcile_forever(settings(), sessions())
+        return
+    done = reconcile_once(settings(), sessions())
+    console.print(f"{len(done.requeued)} job(s) queued again, {len(done.dead)} marked dead")
+
+
 # -- demo ----------------------------------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ from tests.conftest import settings_env
 from tests.unit.test_media import decoded_frames
 from workers.context import build_context
 from workers.ladder import run_ladder_job
+from workers.runner import Outcome
 
 
 def wait_for(sessions, job_ids, timeout=180):
@@ -65,20 +66,33 @@ def test_the_ladder_is_stored_and_recorded(event, sessions, store, ffmpeg, tmp_p
     with session_scope(sessions) as session:
         asset = services.get_asset(cam1.asset_id, session=session)
         assert asset.status.value == "ready"
-        assert [r.name for r in asset.renditions] == ["360p"]
+        assert [(r.name, r.kind) for r in asset.renditions] == [
+            ("360p", "video"),
+            ("audio", "audio"),
+        ]
+        assert asset.profile == "broadcast" and asset.interlaced is False
         job = services.get_job(cam1.ladder_job_id, session=session)
         assert job.progress == 1.0 and job.attempts == 1
         master_key = asset.master_playlist_key
         segment = session.scalar(select(Segment).where(Segment.asset_id == asset.id))
         assert segment is not None and segment.sha256 == asset.sha256
     keys = list(store.list_keys(master_key.rsplit("/", 1)[0] + "/"))
-    assert sorted(k.rsplit("/", 2)[-2] + "/" + k.rsplit("/", 1)[-1] for k in keys) == [
-        "360p/index.m3u8",
-        "360p/seg_00000.ts",
-        "360p/seg_00001.ts",
+    names = {k.rsplit("/", 2)[-2] + "/" + k.rsplit("/", 1)[-1] for k in keys}
+    assert {
         "hls/master.m3u8",
-    ]
-    assert store.head(keys[0]).content_type in ("video/mp2t", "application/vnd.apple.mpegurl")
+        "hls/manifest.mpd",
+        "360p/index.m3u8",
+        "360p/iframes.m3u8",
+        "360p/init.mp4",
+        "360p/seg_00000.m4s",
+        "360p/seg_00001.m4s",
+        "audio/index.m3u8",
+        "audio/init.mp4",
+        "audio/seg_00000.m4s",
+    } <= names
+    assert not any(name.endswith(".ts") for name in names)
+    segment_key = next(k for k in keys if k.endswith("360p/seg_00000.m4s"))
+    assert store.head(segment_key).content_type == "video/iso.segment"
 
 
 def test_the_api_serves_a_playable_ladder(event, api_url, ffmpeg):
@@ -87,6 +101,11 @@ def test_the_api_serves_a_playable_ladder(event, api_url, ffmpeg):
     assert [f["name"] for f in detail["feeds"]] == ["cam1", "cam2"]
     asset = httpx.get(f"{api_url}/v1/assets/{cam1.asset_id}").json()
     assert asset["status"] == "ready" and asset["renditions"][0]["segment_count"] == 2
+    assert asset["renditions"][0]["iframe_playlist_url"].endswith("/hls/360p/iframes.m3u8")
+    assert asset["dash_url"] == f"{api_url}/v1/assets/{cam1.asset_id}/hls/manifest.mpd"
+    mpd = httpx.get(asset["dash_url"])
+    assert mpd.headers["content-type"] == "application/dash+xml"
+    assert decoded_frames(ffmpeg, asset["dash_url"]) == 100
     assert asset["playlist_url"] == f"{api_url}/v1/assets/{cam1.asset_id}/hls/master.m3u8"
     master = httpx.get(asset["playlist_url"])
     assert master.headers["content-type"] == "application/vnd.apple.mpegurl"
@@ -118,28 +137,47 @@ def test_qc_reports_loudness_on_the_asset(event, sessions, api_url):
     assert silent["integrated_lufs"] is None  # cam2 has no audio track
 
 
+def test_editors_get_a_proxy_thumbnails_and_scene_posters(event, sessions, api_url):
+    _, (cam1, _) = event
+    jobs = wait_for(sessions, [cam1.follow_up["proxy"], cam1.follow_up["thumbnails"]])
+    assert [j.status for j in jobs] == [JobStatus.SUCCEEDED] * 2, [j.error for j in jobs]
+    asset = httpx.get(f"{api_url}/v1/assets/{cam1.asset_id}").json()
+    proxy = httpx.get(asset["proxy_url"], follow_redirects=True)
+    assert proxy.headers["content-type"] == "video/mp4" and proxy.content[4:8] == b"ftyp"
+    vtt = httpx.get(asset["thumbnails_url"])
+    assert vtt.text.startswith("WEBVTT") and "sprite_000.jpg#xywh=" in vtt.text
+    sprite = httpx.get(
+        asset["thumbnails_url"].replace("thumbnails.vtt", "sprite_000.jpg"), follow_redirects=True
+    )
+    assert sprite.headers["content-type"] == "image/jpeg"
+    assert asset["thumbnails"]["posters"] and asset["poster_url"]
+    poster_keys = [p["key"] for p in asset["thumbnails"]["posters"]]
+    with session_scope(sessions) as session:
+        assert services.get_asset(cam1.asset_id, session=session).poster_key in poster_keys
+
+
 def test_running_the_ladder_again_leaves_the_same_keys_and_one_set_of_rows(
     event, embedded, sessions, store
 ):
     _, (cam1, _) = event
     with session_scope(sessions) as session:
         master_key = services.get_asset(cam1.asset_id, session=session).master_playlist_key
-        # An operator asks for the job again (or the broker redelivers it after a worker died).
-        services.get_job(cam1.ladder_job_id, session=session).status = JobStatus.FAILED
+        # An operator asks for the job again.
+        services.requeue_job(services.get_job(cam1.ladder_job_id, session=session), session=session)
     prefix = master_key.rsplit("/", 1)[0] + "/"
     before = list(store.list_keys(prefix))
-    assert run_ladder_job(cam1.ladder_job_id, build_context(embedded)) is JobStatus.SUCCEEDED
+    assert run_ladder_job(cam1.ladder_job_id, build_context(embedded)) is Outcome.SUCCEEDED
     assert list(store.list_keys(prefix)) == before
     with session_scope(sessions) as session:
         count = session.scalar(
             select(func.count()).select_from(Rendition).where(Rendition.asset_id == cam1.asset_id)
         )
-        assert count == 1
-        assert services.get_job(cam1.ladder_job_id, session=session).attempts == 2
-    # A job that already succeeded is a no-op.
-    assert run_ladder_job(cam1.ladder_job_id, build_context(embedded)) is JobStatus.SUCCEEDED
+        assert count == 2  # the rung and the shared audio track
+        assert services.get_job(cam1.ladder_job_id, session=session).attempts == 1
+    # A job that already succeeded is a no-op (a redelivered message).
+    assert run_ladder_job(cam1.ladder_job_id, build_context(embedded)) is Outcome.SKIPPED
     with session_scope(sessions) as session:
-        assert services.get_job(cam1.ladder_job_id, session=session).attempts == 2
+        assert services.get_job(cam1.ladder_job_id, session=session).attempts == 1
 
 
 @pytest.mark.parametrize(
@@ -192,7 +230,7 @@ def test_a_ladder_that_fails_records_the_reason(embedded, sessions, store, camer
     with session_scope(sessions) as session:
         key = services.get_asset(outcome.asset_id, session=session).original_key
     store.delete([key])  # the original vanished from the bucket
-    assert run_ladder_job(outcome.ladder_job_id, build_context(embedded)) is JobStatus.FAILED
+    assert run_ladder_job(outcome.ladder_job_id, build_context(embedded)) is Outcome.FAILED
     with session_scope(sessions) as session:
         job = services.get_job(outcome.ladder_job_id, session=session)
         asset = services.get_asset(outcome.asset_id, session=session)

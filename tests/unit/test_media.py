@@ -1,14 +1,20 @@
 """The one ffmpeg runner and the prober, on real clips."""
 
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from infra.errors import FFmpegError, MediaError
+from transcode.cmaf import read_init
 from transcode.ffmpeg import base_args, parse_progress_line, run_ffmpeg
-from transcode.ladder import LadderOptions, transcode_ladder
+from transcode.ladder import cmaf_args, collect_tracks, plan_from_profile, transcode_ladder
+from transcode.packaging import describe_track, join_tracks, write_manifests
 from transcode.poster import make_poster, poster_time
 from transcode.probe import probe
+from transcode.profiles import load_profile
+from transcode.stitch import chunk_offset, plan_chunks, rebase_segment
 
 
 def test_progress_lines():
@@ -56,32 +62,85 @@ def test_run_ffmpeg_reports_the_reason(ffmpeg, tmp_path):
     assert "nope.mp4" in caught.value.detail
 
 
-def test_ladder_decodes_with_every_frame(ffmpeg, camera_clip, tmp_path):
+def encode(ffmpeg, clip, out, profile="broadcast", **seen):
+    info = probe(clip)
+    plan = plan_from_profile(info, load_profile(profile))
+    result = transcode_ladder(ffmpeg, clip, info, out, plan, **seen)
+    videos = [describe_track(t) for t in result.videos]
+    audio = describe_track(result.audio) if result.audio else None
+    for path, text in write_manifests(videos, audio, plan.frame_rate).files.items():
+        (out / path).write_text(text)
+    return result, videos, audio
+
+
+def test_cmaf_ladder_plays_through_its_master_and_its_dash_manifest(ffmpeg, camera_clip, tmp_path):
     seen = []
-    result = transcode_ladder(
-        ffmpeg,
-        camera_clip,
-        probe(camera_clip),
-        tmp_path / "hls",
-        LadderOptions(),
-        on_progress=seen.append,
-    )
-    assert [r.rung.name for r in result.renditions] == ["360p"]
+    result, videos, audio = encode(ffmpeg, camera_clip, tmp_path / "hls", on_progress=seen.append)
+    assert [v.name for v in videos] == ["360p"] and audio is not None
     assert seen and seen[-1] == 1.0
-    master = result.master.read_text()
-    assert "RESOLUTION=640x360" in master and 'CODECS="avc1.' in master
-    rendition = result.renditions[0]
-    assert len(rendition.segments) == 2  # 4 s in 2 s GOPs
-    assert decoded_frames(ffmpeg, rendition.playlist) == 100
+    master = (tmp_path / "hls" / "master.m3u8").read_text()
+    assert "RESOLUTION=640x360" in master and 'CODECS="avc1.' in master and "mp4a.40.2" in master
+    assert "FRAME-RATE=25.000" in master and "#EXT-X-I-FRAME-STREAM-INF" in master
+    assert len(videos[0].segments) == 2  # 4 s in 2 s GOPs
+    assert decoded_frames(ffmpeg, tmp_path / "hls" / "master.m3u8") == 100
+    assert decoded_frames(ffmpeg, tmp_path / "hls" / "manifest.mpd") == 100
+    assert result.poster is not None and result.poster.read_bytes()[:2] == b"\xff\xd8"
 
 
 def test_portrait_source_without_audio(ffmpeg, second_clip, tmp_path):
-    result = transcode_ladder(
-        ffmpeg, second_clip, probe(second_clip), tmp_path / "hls", LadderOptions()
-    )
-    assert [(r.rung.width, r.rung.height) for r in result.renditions] == [(360, 640)]
-    assert "mp4a" not in result.master.read_text()
-    assert decoded_frames(ffmpeg, result.renditions[0].playlist) == 75
+    _, videos, audio = encode(ffmpeg, second_clip, tmp_path / "hls")
+    assert [(v.init.width, v.init.height) for v in videos] == [(360, 640)]
+    assert audio is None
+    assert "mp4a" not in (tmp_path / "hls" / "master.m3u8").read_text()
+    assert decoded_frames(ffmpeg, tmp_path / "hls" / "master.m3u8") == 75
+
+
+def test_audio_only_source_gets_an_audio_ladder(ffmpeg, bad_files, tmp_path):
+    _, videos, audio = encode(ffmpeg, bad_files["audio_only"], tmp_path / "hls")
+    assert videos == [] and audio is not None and audio.init.codec == "mp4a.40.2"
+    assert float(audio.duration) == pytest.approx(2.0, abs=0.05)
+
+
+def test_chunks_stitch_into_the_same_stream_as_one_encode(ffmpeg, camera_clip, tmp_path):
+    """Four GOP-aligned chunks encoded apart, moved onto one timeline without re-encoding:
+    the same frames at the same timestamps as a single encode, picture for picture."""
+    info = probe(camera_clip)
+    plan = replace(plan_from_profile(info, load_profile("broadcast")), gop=25)  # 1 s GOPs
+    single = transcode_ladder(ffmpeg, camera_clip, info, tmp_path / "one", plan)
+    chunks = plan_chunks(plan.total_frames, plan.gop, plan.frame_rate, 1.0)
+    assert [c.frames for c in chunks] == [(0, 25), (25, 50), (50, 75), (75, 100)]
+    joined = []
+    for chunk in chunks:
+        out = tmp_path / f"chunk{chunk.index}"
+        run_ffmpeg(ffmpeg, cmaf_args(camera_clip, out, plan, audio=False, frames=chunk.frames))
+        [video], _ = collect_tracks(out, plan, audio=False)
+        offset = chunk_offset(chunk.first_frame, plan.frame_rate, read_init(video.init).timescale)
+        for segment in video.segments:
+            segment.write_bytes(rebase_segment(segment.read_bytes(), offset))
+        joined.append(video)
+    one = describe_track(single.videos[0])
+    stitched = join_tracks([describe_track(v) for v in joined])
+    assert [s.decode_time for _, s in stitched.segments] == [s.decode_time for _, s in one.segments]
+    whole = read_frames(single.videos[0].init, single.videos[0].segments)
+    parts = read_frames(joined[0].init, [s for v in joined for s in v.segments])
+    assert [pts for pts, _ in parts] == [pts for pts, _ in whole]
+    assert len(parts) == 100
+    for i in range(1, 99):  # the same picture: closer to its twin than to either neighbour
+        twin = np.abs(parts[i][1] - whole[i][1]).mean()
+        assert twin < np.abs(parts[i][1] - whole[i - 1][1]).mean(), i
+        assert twin < np.abs(parts[i][1] - whole[i + 1][1]).mean(), i
+
+
+def read_frames(init: Path, segments) -> list:
+    import av
+
+    data = init.read_bytes() + b"".join(s.read_bytes() for s in segments)
+    path = init.parent / "joined.mp4"
+    path.write_bytes(data)
+    with av.open(str(path)) as container:
+        return [
+            (f.pts, f.to_ndarray(format="gray").astype(float)) for f in container.decode(video=0)
+        ]
 
 
 def test_poster_is_a_jpeg(ffmpeg, camera_clip, tmp_path):

@@ -19,11 +19,11 @@ def test_defaults_are_the_embedded_stack(tmp_path, monkeypatch):
 def test_nested_environment_overrides(monkeypatch):
     monkeypatch.setenv("VANTAGE_STORAGE__ENDPOINT_URL", "https://s3.example.org")
     monkeypatch.setenv("VANTAGE_DATABASE__URL", "postgresql+psycopg://db/vantage")
-    monkeypatch.setenv("VANTAGE_MEDIA__LADDER", "[720, 360]")
+    monkeypatch.setenv("VANTAGE_MEDIA__PROFILE", "efficient")
     settings = Settings(_env_file=None)
     assert settings.storage.endpoint_url == "https://s3.example.org"
     assert settings.database_url == "postgresql+psycopg://db/vantage"
-    assert settings.media.ladder == [720, 360]
+    assert settings.media.profile == "efficient"
 
 
 def test_dotenv_file_is_read(tmp_path, monkeypatch):

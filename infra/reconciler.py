@@ -1,0 +1,57 @@
+"""The reconciler: finds running jobs whose worker died (no heartbeat) and queues them again,
+or marks them dead when their attempts are spent. Safe to run on several hosts at once: stale
+jobs are locked as they are read (PostgreSQL), and the workers' claim is a compare-and-set."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from catalog import services
+from infra.database import session_scope
+from infra.queue import JOB_TASKS, send_job
+from infra.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    requeued: list[str]
+    dead: list[str]
+
+
+def reconcile_once(settings: Settings, sessions: sessionmaker[Session]) -> Reconciled:
+    """One pass: stale running jobs are queued again (sent after the commit) or buried."""
+    stale_s = settings.jobs.stale_after_s
+    requeued: list[tuple[str, str]] = []
+    dead: list[str] = []
+    with session_scope(sessions) as session:
+        for job in services.stale_jobs(session=session, stale_after_s=stale_s):
+            task = JOB_TASKS.get(job.kind.value)
+            if task is None:
+                continue
+            reason = f"worker lost: no heartbeat for {stale_s:.0f} s"
+            if services.retry_or_bury_job(job, reason, session=session):
+                requeued.append((job.id, task))
+            else:
+                dead.append(job.id)
+    for job_id, task in requeued:
+        send_job(settings, task, job_id)
+        log.warning("job %s lost its worker; queued again", job_id)
+    for job_id in dead:
+        log.warning("job %s lost its worker once too often; marked dead", job_id)
+    return Reconciled([job_id for job_id, _ in requeued], dead)
+
+
+def reconcile_forever(settings: Settings, sessions: sessionmaker[Session]) -> None:
+    """Reconcile every ``jobs.reconcile_every_s`` seconds until interrupted."""
+    while True:
+        try:
+            reconcile_once(settings, sessions)
+        except Exception as exc:  # noqa: BLE001 - a passing database or broker fault; try again
+            log.warning("reconcile pass failed: %s", exc)
+        time.sleep(settings.jobs.reconcile_every_s)

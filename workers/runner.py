@@ -1,0 +1,200 @@
+"""The one way a worker runs a catalog job: claim it, keep its heartbeat, run the work, record
+the outcome, and sort failures into the input's fault (failed, final) and passing faults
+(retried with backoff, then dead)."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from catalog import services
+from catalog.models import Asset
+from infra.database import session_scope
+from infra.errors import BadRequest, FFmpegError, NotFound, VantageError
+from transcode.probe import MediaInfo, probe
+from workers.context import WorkerContext
+
+log = logging.getLogger(__name__)
+
+Record = Callable[[Session], None]
+"""Writes a job's results to the catalog, in the same transaction that marks it succeeded."""
+
+
+class Outcome(enum.StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    RETRY = "retry"
+    DEAD = "dead"
+    SKIPPED = "skipped"
+    """Already done, running elsewhere, or unknown: a redelivered message."""
+    DELEGATED = "delegated"
+    """Handed to other tasks (a chord) that will finish the job."""
+
+
+@dataclass
+class JobRun:
+    """What the work of one attempt needs: ids, the asset's original, a scratch folder."""
+
+    ctx: WorkerContext
+    job_id: str
+    attempt: int
+    asset_id: str
+    event_id: str
+    feed_id: str
+    original_key: str
+    scratch: Path
+    options: dict[str, Any]
+    feed_name: str
+    event_profile: str | None
+    delegated: bool = False
+    _info: MediaInfo | None = field(default=None, repr=False)
+
+    def original(self, *, verify: bool = True) -> tuple[Path, MediaInfo]:
+        """The original, downloaded (checksum verified) into scratch and probed, once."""
+        path = self.scratch / ("source" + Path(self.original_key).suffix)
+        if self._info is None:
+            self.ctx.store.get_file(self.original_key, path)
+            self._info = probe(path, verify=verify)
+        return path, self._info
+
+    def progress(self, fraction: float) -> None:
+        with session_scope(self.ctx.sessions) as session:
+            services.set_job_progress(self.job_id, fraction, session=session)
+
+
+Work = Callable[[JobRun], Record | None]
+"""Runs one attempt. Returns the recorder of its results, or ``None`` when it delegated the rest
+of the job (and its recording) to other tasks."""
+
+
+def is_input_fault(exc: BaseException) -> bool:
+    """True when another attempt would fail the same way: the media or the request is at fault.
+    ffmpeg failing on a file that probed fine counts as the file's fault too."""
+    if isinstance(exc, FFmpegError):
+        return "limit" not in exc.detail  # a timeout may pass on a less busy worker
+    return isinstance(exc, BadRequest | NotFound | ValueError)
+
+
+def backoff_s(attempt: int, *, base_s: float = 10.0, cap_s: float = 600.0) -> float:
+    """Seconds before attempt ``attempt + 1``: 10, 20, 40 ... up to ten minutes."""
+    return float(min(cap_s, base_s * 2 ** max(0, attempt - 1)))
+
+
+def reason_of(exc: BaseException) -> str:
+    return exc.detail if isinstance(exc, VantageError) else f"{type(exc).__name__}: {exc}"
+
+
+def run_job(
+    job_id: str,
+    ctx: WorkerContext,
+    work: Work,
+    *,
+    on_failure: Callable[[JobRun], None] | None = None,
+) -> Outcome:
+    """Run ``work`` for job ``job_id`` and record what happened. Idempotent: the claim is a
+    compare-and-set, so a redelivered message for a finished or running job does nothing."""
+    with session_scope(ctx.sessions) as session:
+        if not services.claim_job(job_id, session=session, stale_after_s=ctx.stale_after_s):
+            log.info("job %s already done, running elsewhere or unknown", job_id)
+            return Outcome.SKIPPED
+        job = services.get_job(job_id, session=session)
+        if job.attempts > job.max_attempts:
+            services.retry_or_bury_job(job, job.error or "worker lost", session=session)
+            return Outcome.DEAD
+        if job.asset_id is None:
+            services.finish_job(job, session=session, error="job has no asset")
+            return Outcome.FAILED
+        asset: Asset = services.get_asset(job.asset_id, session=session)
+        feed = services.get_feed(asset.feed_id, session=session)
+        event = services.get_event(asset.event_id, session=session)
+        attempt, options = job.attempts, dict(job.options or {})
+        ids = (asset.id, asset.event_id, asset.feed_id, asset.original_key)
+        names = (feed.name, event.profile)
+    with tempfile.TemporaryDirectory(prefix=f"vantage-{job_id[:8]}-") as scratch:
+        run = JobRun(
+            ctx=ctx,
+            job_id=job_id,
+            attempt=attempt,
+            asset_id=ids[0],
+            event_id=ids[1],
+            feed_id=ids[2],
+            original_key=ids[3],
+            scratch=Path(scratch),
+            options=options,
+            feed_name=names[0],
+            event_profile=names[1],
+        )
+        try:
+            with heartbeat(ctx, job_id):
+                record = work(run)
+            if record is None:
+                return Outcome.DELEGATED
+            with session_scope(ctx.sessions) as session:
+                record(session)
+                services.finish_job(services.get_job(job_id, session=session), session=session)
+            return Outcome.SUCCEEDED
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded with its reason
+            return record_failure(ctx, run, exc, on_failure)
+
+
+def record_failure(
+    ctx: WorkerContext,
+    run: JobRun,
+    exc: BaseException,
+    on_failure: Callable[[JobRun], None] | None,
+) -> Outcome:
+    """Record a failed attempt: failed for the input's faults, retried or dead for the rest."""
+    reason = reason_of(exc)
+    final = is_input_fault(exc)
+    with session_scope(ctx.sessions) as session:
+        job = services.get_job(run.job_id, session=session)
+        if final:
+            services.finish_job(job, session=session, error=reason)
+            outcome = Outcome.FAILED
+        else:
+            outcome = (
+                Outcome.RETRY
+                if services.retry_or_bury_job(job, reason, session=session)
+                else Outcome.DEAD
+            )
+    log.warning("job %s attempt %d: %s (%s)", run.job_id, run.attempt, reason, outcome.value)
+    if outcome is not Outcome.RETRY and on_failure is not None:
+        try:
+            on_failure(run)
+        except (VantageError, OperationalError, OSError) as cleanup_exc:
+            log.warning("job %s: cleanup after failure failed: %s", run.job_id, cleanup_exc)
+    return outcome
+
+
+@contextmanager
+def heartbeat(ctx: WorkerContext, job_id: str, every_s: float | None = None) -> Iterator[None]:
+    """Beat the job's heartbeat from a thread while the work runs, so the reconciler can tell
+    a long ffmpeg run from a dead worker."""
+    interval = every_s or max(1.0, ctx.stale_after_s / 6)
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(interval):
+            try:
+                with session_scope(ctx.sessions) as session:
+                    services.beat_job(job_id, session=session)
+            except (OperationalError, VantageError) as exc:
+                log.warning("job %s: heartbeat failed: %s", job_id, exc)
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{job_id[:8]}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
