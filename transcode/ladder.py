@@ -72,6 +72,9 @@ class LadderPlan:
     segments: str
     """``cmaf`` or ``ts``."""
     total_frames: int
+    crop: tuple[int, int] | None = None
+    """Picture to keep (top-left aligned) before scaling: 1920x1088 sources carry eight rows of
+    encoder padding under a 1080-line picture."""
     video_start_s: float = 0.0
     """How far into the container's timeline the first video frame is (input seeks count from
     the container's start, so a chunk's seek adds this)."""
@@ -194,6 +197,9 @@ def plan_from_profile(
             raise MediaError(f"{info.path.name}: no video or audio stream to transcode")
         return LadderPlan((), Fraction(25), 1, profile.video.preset, False, audio, "cmaf", 0)
     width, height = info.video.display_size
+    crop = _padding_crop(width, height)
+    if crop:
+        width, height = crop
     rate = info.video.frame_rate
     rungs = plan_rungs(
         width,
@@ -212,8 +218,18 @@ def plan_from_profile(
         audio=audio,
         segments=profile.packaging.segments,
         total_frames=total_frames(info),
+        crop=crop,
         video_start_s=info.video.start_s - info.start_s,
     )
+
+
+def _padding_crop(width: int, height: int) -> tuple[int, int] | None:
+    """1088 coded rows of a 1080-line picture (and the portrait equivalent) lose the padding."""
+    if (width, height) == (1920, 1088):
+        return 1920, 1080
+    if (width, height) == (1088, 1920):
+        return 1080, 1920
+    return None
 
 
 def plan_from_options(
@@ -245,6 +261,8 @@ def _scale(rung: Rung) -> str:
 def _video_graph(plan: LadderPlan, poster: tuple[Path, float] | None) -> list[str]:
     n = len(plan.rungs)
     head = "[0:v:0]" + ("bwdif=mode=send_frame:deint=all," if plan.deinterlace else "")
+    if plan.crop:
+        head += f"crop={plan.crop[0]}:{plan.crop[1]}:0:0,"
     branches = n + (1 if poster else 0)
     if branches == 1:
         return [f"{head}{_scale(plan.rungs[0])}[v0]"]

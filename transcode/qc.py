@@ -31,9 +31,21 @@ class QCReport:
     black: list[Run] = field(default_factory=list)
     freeze: list[Run] = field(default_factory=list)
     silence: list[Run] = field(default_factory=list)
+    decode_errors: int = 0
+    """Damaged packets or pictures the decoders reported (and concealed) over the whole file."""
+    decode_error_examples: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        """``fail`` for damaged media, ``warn`` for black, frozen or silent runs, else ``pass``."""
+        if self.decode_errors:
+            return "fail"
+        if self.black or self.freeze or self.silence:
+            return "warn"
+        return "pass"
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "verdict": self.verdict}
 
 
 def qc_args(source: Path, *, has_audio: bool, has_video: bool) -> list[str]:
@@ -77,9 +89,27 @@ def _runs(text: str, start_key: str, end_key: str, duration_s: float) -> list[Ru
     return runs
 
 
+# What ffmpeg logs when a decoder meets damaged data (it conceals it and carries on).
+_DECODE_ERRORS = (
+    "Error submitting packet to decoder",
+    "corrupt decoded frame",
+    "error while decoding",
+    "concealing",
+)
+
+
+def _decode_errors(log: str) -> list[str]:
+    return [
+        line.strip()
+        for line in log.splitlines()
+        if any(marker in line for marker in _DECODE_ERRORS)
+    ]
+
+
 def parse_qc_log(log: str, duration_s: float) -> QCReport:
-    """Read the detectors' findings out of ffmpeg's log."""
+    """Read the detectors' findings, and the decoders' complaints, out of ffmpeg's log."""
     summary = log[log.rfind("Summary:") :] if "Summary:" in log else ""
+    errors = _decode_errors(log)
     return QCReport(
         integrated_lufs=_value(r"\bI:", summary),
         loudness_range_lu=_value(r"\bLRA:", summary),
@@ -87,6 +117,8 @@ def parse_qc_log(log: str, duration_s: float) -> QCReport:
         black=_runs(log, "black_start:", "black_end:", duration_s),
         freeze=_runs(log, "freeze_start:", "freeze_end:", duration_s),
         silence=_runs(log, "silence_start:", "silence_end:", duration_s),
+        decode_errors=len(errors),
+        decode_error_examples=[re.sub(r" @ 0x[0-9a-f]+", "", e) for e in errors[:3]],
     )
 
 

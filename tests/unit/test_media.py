@@ -14,6 +14,7 @@ from transcode.packaging import describe_track, join_tracks, write_manifests
 from transcode.poster import make_poster, poster_time
 from transcode.probe import probe
 from transcode.profiles import load_profile
+from transcode.qc import run_qc
 from transcode.stitch import chunk_offset, plan_chunks, rebase_segment
 
 
@@ -163,3 +164,75 @@ def decoded_frames(ffmpeg: str, playlist: Path | str, *, seconds: float | None =
     out = result.stderr
     frames = [line for line in out.replace("\r", "\n").splitlines() if line.startswith("frame=")]
     return int(frames[-1].split("=")[1].split()[0])
+
+
+AWKWARD = {
+    # name: (ffmpeg input and encode arguments, expected rung sizes, audio channels or None)
+    "ten_bit": (
+        ["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=2",
+         "-c:v", "libx264", "-pix_fmt", "yuv420p10le", "-preset", "ultrafast"],
+        [(640, 360)], None,
+    ),
+    "variable_frame_rate": (
+        ["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=2",
+         "-vf", "setpts='N/25/TB+if(gt(N,20),0.02*mod(N,3),0)/TB'", "-fps_mode", "vfr",
+         "-c:v", "libx264", "-preset", "ultrafast"],
+        [(640, 360)], None,
+    ),
+    "rows_1088": (
+        ["-f", "lavfi", "-i", "testsrc2=size=1920x1088:rate=25:duration=2",
+         "-c:v", "libx264", "-preset", "ultrafast"],
+        [(1920, 1080), (1280, 720), (854, 480), (640, 360)], None,
+    ),
+    "six_channels": (
+        ["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=2",
+         "-f", "lavfi", "-i", "sine=f=440:sample_rate=48000:duration=2",
+         "-filter_complex", "[1:a]pan=5.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0[a]",
+         "-map", "0:v", "-map", "[a]", "-c:v", "libx264", "-preset", "ultrafast",
+         "-c:a", "aac"],
+        [(640, 360)], 2,
+    ),
+    "interlaced": (
+        ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=50:duration=2",
+         "-vf", "tinterlace=interleave_top,setfield=tff", "-c:v", "libx264",
+         "-flags", "+ildct+ilme", "-preset", "ultrafast"],
+        [(1280, 720), (854, 480), (640, 360)], None,
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(AWKWARD))
+def test_awkward_sources_get_a_correct_ladder(case, ffmpeg, tmp_path):
+    arguments, sizes, channels = AWKWARD[case]
+    source = tmp_path / f"{case}.mp4"
+    run_ffmpeg(ffmpeg, [*base_args(), *arguments, str(source)])
+    info = probe(source)
+    _, videos, audio = encode(ffmpeg, source, tmp_path / "ladder")
+    assert [(v.init.width, v.init.height) for v in videos] == sizes
+    assert all(v.init.codec.startswith("avc1.64") for v in videos)  # 8-bit High, any source
+    assert (audio.init.channels if audio else None) == channels
+    expected = round(info.duration_s * info.video.frame_rate)
+    frames = decoded_frames(ffmpeg, tmp_path / "ladder" / "master.m3u8")
+    # A variable-rate source comes out at a constant rate: as many frames as its length holds.
+    assert abs(frames - expected) <= (1 if case == "variable_frame_rate" else 0)
+    if case == "interlaced":
+        assert info.video.interlaced and info.video.frame_rate == 25
+
+
+def test_a_file_damaged_in_the_middle_still_transcodes_and_qc_fails_it(
+    ffmpeg, camera_clip, tmp_path
+):
+    """ffmpeg conceals damage and carries on, so the ladder is whole; QC's full decode counts
+    the damage and fails the recording, so an operator sees it."""
+    data = bytearray(camera_clip.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 20000] = b"\x00" * 20000
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(bytes(data))
+    info = probe(broken)  # its first and last seconds decode: the damage is in between
+    _, videos, _ = encode(ffmpeg, broken, tmp_path / "out")
+    assert videos and len(videos[0].segments) == 2
+    report = run_qc(ffmpeg, broken, info)
+    assert report.decode_errors > 0 and report.verdict == "fail"
+    assert any("decoder" in e or "corrupt" in e for e in report.decode_error_examples)
+    assert run_qc(ffmpeg, camera_clip, probe(camera_clip)).decode_errors == 0
