@@ -24,14 +24,21 @@ from infra.database import make_engine, session_scope
 from infra.doctor import run_checks
 from infra.errors import BadRequest
 from ingest.files import ingest_files, parse_feed_argument
+from transcode.profiles import available_profiles, load_profile
 
 app = typer.Typer(no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False)
 events_app = typer.Typer(no_args_is_help=True, help="Events, their feeds, assets and renditions.")
 ingest_app = typer.Typer(no_args_is_help=True, help="Bring recordings into the catalog.")
 jobs_app = typer.Typer(no_args_is_help=True, help="Background jobs.")
+profiles_app = typer.Typer(
+    no_args_is_help=True, help="Encoding profiles (rungs, codecs, packaging)."
+)
+assets_app = typer.Typer(no_args_is_help=True, help="Recordings and what was made of them.")
 app.add_typer(events_app, name="events")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(profiles_app, name="profiles")
+app.add_typer(assets_app, name="assets")
 app.add_typer(bench_cli.app, name="bench")
 app.add_typer(feeds_cli.app, name="feeds")
 app.command("simulate")(feeds_cli.simulate)
@@ -156,11 +163,21 @@ def events_create(
     clock_origin: Annotated[
         datetime | None, typer.Option(help="Wall-clock instant of event-clock zero (UTC).")
     ] = None,
+    profile: Annotated[
+        str | None, typer.Option(help="Encoding profile (see `vantage profiles list`).")
+    ] = None,
 ) -> None:
     """Create an event."""
+    if profile is not None:
+        load_profile(profile, settings().media.profiles_dir)
     with session_scope(sessions()) as session:
         event = services.create_event(
-            name, session=session, sport=sport, venue=venue, clock_origin=clock_origin
+            name,
+            session=session,
+            sport=sport,
+            venue=venue,
+            clock_origin=clock_origin,
+            profile=profile,
         )
         console.print(f"event {event.name} created: {event.id}")
 
@@ -408,6 +425,65 @@ def jobs_reconcile(
         return
     done = reconcile_once(settings(), sessions())
     console.print(f"{len(done.requeued)} job(s) queued again, {len(done.dead)} marked dead")
+
+
+# -- profiles and assets -------------------------------------------------------------------------
+
+
+@profiles_app.command("list")
+@friendly
+def profiles_list() -> None:
+    """Every encoding profile: built-in, and the operator's from media.profiles_dir."""
+    table = Table("profile", "video", "rungs", "audio", "packaging")
+    for profile in available_profiles(settings().media.profiles_dir):
+        packaging = profile.packaging.segments + (" + DASH" if profile.packaging.dash else "")
+        table.add_row(
+            profile.name,
+            profile.video.codec,
+            " ".join(f"{r.lines}p/{r.codec}@{r.kbps}k" for r in profile.video.rungs),
+            f"{profile.audio.codec} {profile.audio.kbps}k"
+            + (f", {profile.audio.loudness_lufs:g} LUFS" if profile.audio.loudness_lufs else ""),
+            packaging,
+        )
+    console.print(table)
+
+
+@profiles_app.command("show")
+@friendly
+def profiles_show(name: str) -> None:
+    """One profile as JSON."""
+    from dataclasses import asdict
+
+    print_json(asdict(load_profile(name, settings().media.profiles_dir)))
+
+
+@assets_app.command("mezzanine")
+@friendly
+def assets_mezzanine(
+    asset_id: str,
+    wait: Annotated[bool, typer.Option(help="Wait for it, with a progress bar.")] = True,
+) -> None:
+    """Order an XDCAM HD422 MXF OP1a file of a recording for a broadcast editing system."""
+    from catalog.models import JobKind
+    from infra.queue import JOB_TASKS, send_job
+
+    config = settings()
+    with session_scope(sessions()) as session:
+        asset = services.get_asset(asset_id, session=session)
+        job = services.create_job(
+            JobKind.MEZZANINE,
+            session=session,
+            event_id=asset.event_id,
+            feed_id=asset.feed_id,
+            asset_id=asset.id,
+            subject=f"mezzanine of {asset.filename}",
+            max_attempts=config.jobs.max_attempts,
+        )
+        job_id = job.id
+    send_job(config, JOB_TASKS["mezzanine"], job_id)
+    console.print(f"mezzanine job {job_id} queued")
+    if wait and not wait_for_jobs(sessions(), [job_id]):
+        raise typer.Exit(1)
 
 
 # -- demo ----------------------------------------------------------------------------------------
