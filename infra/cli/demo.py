@@ -51,19 +51,28 @@ def run_demo(settings: Settings, *, cameras: int, seconds: float) -> None:
     failed = [o for o in outcomes if not o.ok]
     if failed:
         raise VantageError("; ".join(f"{o.feed}: {o.error}" for o in failed))
-    console.print(f"event [bold]{event_name}[/bold] ({event_id}): waiting for the ladders")
-    jobs = [o.ladder_job_id for o in outcomes if o.ladder_job_id]
+    console.print(
+        f"event [bold]{event_name}[/bold] ({event_id}): "
+        "ladders, QC, editor proxies and thumbnails on the workers"
+    )
+    jobs = [job_id for o in outcomes for job_id in o.follow_up.values()]
     if not wait_for_jobs(factory, jobs, timeout_s=900):
-        raise VantageError("a ladder failed: see `vantage events show` for the reason")
+        raise VantageError("a job failed: see `vantage jobs list --status failed` for the reason")
     base = settings.api.public_url.rstrip("/")
     say = partial(console.print, soft_wrap=True, highlight=False)
     say(f"\nAPI:   {base}   (OpenAPI: {base}/docs)")
     say(f"event: vantage events show '{event_name}' --json")
-    say("master playlists (event-clock start):")
-    for outcome in outcomes:
-        playlist = f"{base}/v1/assets/{outcome.asset_id}/hls/master.m3u8"
-        say(f"  {outcome.feed}  {outcome.clock_start_s:+.3f}s  {playlist}")
-    say("play one with ffplay, VLC, Safari or any hls.js player; `vantage down` stops everything")
+    say("per camera (event-clock start): HLS master, DASH manifest, editor proxy, QC")
+    with session_scope(factory) as session:
+        for outcome in outcomes:
+            asset = services.get_asset(outcome.asset_id or "", session=session)
+            root = f"{base}/v1/assets/{asset.id}"
+            verdict = (asset.qc or {}).get("verdict", "?")
+            loudness = (asset.qc or {}).get("integrated_lufs")
+            say(f"  {outcome.feed}  {outcome.clock_start_s:+.3f}s  {root}/hls/master.m3u8")
+            say(f"        {root}/hls/manifest.mpd   {root}/proxy.mp4")
+            say(f"        QC {verdict}, {loudness} LUFS; {root}/thumbnails/thumbnails.vtt")
+    say("play one with ffplay, VLC, Safari, hls.js or dash.js; `vantage down` stops everything")
 
 
 def run_live_demo(settings: Settings, *, cameras: int, seconds: float) -> None:
