@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api import problems
-from api.routers import assets, events, feeds, health, jobs, profiles
+from api.routers import assets, events, feeds, health, jobs, profiles, replays
 from infra.database import make_engine, make_session_factory
 from infra.settings import Settings, get_settings
 from infra.storage import ObjectStore
@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         assets.router,
         jobs.router,
         profiles.router,
+        replays.router,
     ):
         app.include_router(router)
     return app

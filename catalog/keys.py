@@ -51,3 +51,7 @@ def thumbnails_prefix(event_id: str, feed_id: str, asset_id: str) -> str:
 
 def mezzanine_key(event_id: str, feed_id: str, asset_id: str, name: str) -> str:
     return asset_prefix(event_id, feed_id, asset_id) + f"mezzanine/{safe_name(name)}.mxf"
+
+
+def replay_prefix(event_id: str, replay_id: str) -> str:
+    return f"events/{event_id}/replays/{replay_id}/"

@@ -74,6 +74,7 @@ class JobKind(enum.StrEnum):
     PROXY = "proxy"
     THUMBNAILS = "thumbnails"
     MEZZANINE = "mezzanine"
+    REPLAY = "replay"
 
 
 class JobStatus(enum.StrEnum):
@@ -88,6 +89,17 @@ class JobStatus(enum.StrEnum):
     @property
     def finished(self) -> bool:
         return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.DEAD)
+
+
+class ReplayKind(enum.StrEnum):
+    ANGLES = "angles"
+    """One frame-accurate clip per feed."""
+    MOSAIC = "mosaic"
+    """The synchronized angles in a 2x2 or 3x3 grid."""
+    SEQUENCE = "sequence"
+    """A cut list across angles, with optional slow motion."""
+    SWEEP = "sweep"
+    """Freeze at an instant and move around the cameras, then play on."""
 
 
 def _enum(kind: type[enum.StrEnum], name: str) -> Enum:
@@ -219,7 +231,8 @@ class Asset(Base):
     renditions: Mapped[list[Rendition]] = relationship(
         back_populates="asset",
         lazy="raise",
-        order_by="Rendition.height.desc()",
+        # Rungs tallest first, then the audio track (no height), on every database.
+        order_by="(Rendition.kind.desc(), Rendition.height.desc(), Rendition.name)",
         cascade="all, delete-orphan",
     )
     segments: Mapped[list[Segment]] = relationship(
@@ -353,3 +366,69 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Marker(Base):
+    """A moment of the event worth replaying: a goal, a finish, a foul."""
+
+    __tablename__ = "markers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    clock_s: Mapped[float] = mapped_column(Float)
+    label: Mapped[str] = mapped_column(String(200))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    athletes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReplayRule(Base):
+    """Every new marker of the event with ``tag`` gets replays of ``kinds`` around it."""
+
+    __tablename__ = "replay_rules"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    tag: Mapped[str] = mapped_column(String(100))
+    kinds: Mapped[list[str]] = mapped_column(JSON)
+    before_s: Mapped[float] = mapped_column(Float, default=5.0)
+    after_s: Mapped[float] = mapped_column(Float, default=5.0)
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Replay(Base):
+    """A replay order and, once made, its outputs (a derived asset of its source recordings)."""
+
+    __tablename__ = "replays"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[ReplayKind] = mapped_column(_enum(ReplayKind, "replay_kind"))
+    clock_start_s: Mapped[float] = mapped_column(Float)
+    clock_end_s: Mapped[float] = mapped_column(Float)
+    marker_id: Mapped[str | None] = mapped_column(ForeignKey("markers.id", ondelete="SET NULL"))
+    feed_ids: Mapped[list[str]] = mapped_column(JSON)
+    """The angles, in the order asked for (a sweep orders them by position itself)."""
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    outputs: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    manifest_key: Mapped[str | None] = mapped_column(String(1024))
+    package_key: Mapped[str | None] = mapped_column(String(1024))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    sources: Mapped[list[ReplaySource]] = relationship(
+        cascade="all, delete-orphan", lazy="raise", order_by="ReplaySource.position"
+    )
+
+
+class ReplaySource(Base):
+    """Lineage: a recording a replay was cut from, so its rights can be derived from theirs."""
+
+    __tablename__ = "replay_sources"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    replay_id: Mapped[str] = mapped_column(ForeignKey("replays.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    feed_id: Mapped[str] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)

@@ -27,6 +27,7 @@ TASK_ROUTES = {
     "vantage.transcode_live_segment": {"queue": "live"},
     "vantage.qc_asset": {"queue": "analysis"},
     "vantage.make_thumbnails": {"queue": "analysis"},
+    "vantage.make_replay": {"queue": "replay"},
 }
 
 JOB_TASKS = {
@@ -35,6 +36,7 @@ JOB_TASKS = {
     "proxy": "vantage.make_proxy",
     "thumbnails": "vantage.make_thumbnails",
     "mezzanine": "vantage.make_mezzanine",
+    "replay": "vantage.make_replay",
 }
 """The task that runs each kind of catalog job, for enqueueing, retries and the reconciler."""
 

@@ -3,12 +3,16 @@ benchmarks: each camera looks different and carries its name and timecode in the
 
 from __future__ import annotations
 
+import subprocess
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
 
+from infra.errors import FFmpegError
 from transcode.ffmpeg import base_args, run_ffmpeg
+from transcode.scene import VirtualCamera, render, smpte
 
 
 @dataclass(frozen=True)
@@ -82,4 +86,57 @@ def render_camera(ffmpeg: str, camera: SyntheticCamera, out: Path) -> Path:
     """Render ``camera`` to ``out`` and return ``out``."""
     out.parent.mkdir(parents=True, exist_ok=True)
     run_ffmpeg(ffmpeg, synthetic_camera_args(camera, out))
+    return out
+
+
+def render_scene_camera(
+    ffmpeg: str,
+    camera: VirtualCamera,
+    out: Path,
+    *,
+    first_frame: int,
+    frames: int,
+    size: tuple[int, int] = (640, 360),
+    rate: Fraction = Fraction(25),
+    gop: int = 50,
+    timecode_start_s: float = 36000.0,
+) -> Path:
+    """Render event frames ``first_frame`` .. ``first_frame + frames - 1`` of a camera of the
+    virtual match to ``out`` (MP4, H.264 with B-frames and a GOP of ``gop``, AAC sync clicks).
+
+    Every picture carries its event frame number in the machine-readable frame code, and the
+    file's SMPTE timecode is the event time of its first frame, so ingest places it on the
+    event clock and a test can check which frame of the event any output frame is.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    width, height = size
+    timecode = smpte(first_frame, rate, timecode_start_s)
+    duration_s = float(Fraction(frames) / rate)
+    args = [
+        *base_args(protocols="file,pipe"),
+        "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}", "-r", str(rate),
+        "-i", "pipe:0",
+        "-f", "lavfi", "-i",
+        f"sine=frequency=880:sample_rate=48000:beep_factor=6:duration={duration_s}",
+        "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2",
+        "-pix_fmt", "yuv420p", "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
+        "-crf", "23", "-c:a", "aac", "-b:a", "96k", "-shortest",
+        "-timecode", timecode, "-movflags", "+faststart", str(out),
+    ]  # fmt: skip
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            [ffmpeg, *args], stdin=subprocess.PIPE, stderr=log, stdout=subprocess.DEVNULL
+        )
+        assert proc.stdin is not None
+        try:
+            for frame in range(first_frame, first_frame + frames):
+                proc.stdin.write(render(camera, frame, size, rate, timecode_start_s).tobytes())
+        except BrokenPipeError:
+            pass
+        finally:
+            proc.stdin.close()
+        if proc.wait(timeout=300) != 0:
+            log.seek(0)
+            tail = log.read().decode(errors="replace")[-500:]
+            raise FFmpegError(f"rendering {camera.name} failed: {tail}", proc.returncode)
     return out

@@ -100,9 +100,11 @@ def run_job(
     work: Work,
     *,
     on_failure: Callable[[JobRun], None] | None = None,
+    needs_asset: bool = True,
 ) -> Outcome:
     """Run ``work`` for job ``job_id`` and record what happened. Idempotent: the claim is a
-    compare-and-set, so a redelivered message for a finished or running job does nothing."""
+    compare-and-set, so a redelivered message for a finished or running job does nothing.
+    A job without an asset (a replay) has empty asset fields in its :class:`JobRun`."""
     with session_scope(ctx.sessions) as session:
         if not services.claim_job(job_id, session=session, stale_after_s=ctx.stale_after_s):
             log.info("job %s already done, running elsewhere or unknown", job_id)
@@ -111,15 +113,19 @@ def run_job(
         if job.attempts > job.max_attempts:
             services.retry_or_bury_job(job, job.error or "worker lost", session=session)
             return Outcome.DEAD
-        if job.asset_id is None:
-            services.finish_job(job, session=session, error="job has no asset")
-            return Outcome.FAILED
-        asset: Asset = services.get_asset(job.asset_id, session=session)
-        feed = services.get_feed(asset.feed_id, session=session)
-        event = services.get_event(asset.event_id, session=session)
         attempt, options = job.attempts, dict(job.options or {})
-        ids = (asset.id, asset.event_id, asset.feed_id, asset.original_key)
-        names = (feed.name, event.profile)
+        if job.asset_id is None:
+            if needs_asset:
+                services.finish_job(job, session=session, error="job has no asset")
+                return Outcome.FAILED
+            ids = ("", job.event_id or "", "", "")
+            names: tuple[str, str | None] = ("", None)
+        else:
+            asset: Asset = services.get_asset(job.asset_id, session=session)
+            feed = services.get_feed(asset.feed_id, session=session)
+            event = services.get_event(asset.event_id, session=session)
+            ids = (asset.id, asset.event_id, asset.feed_id, asset.original_key)
+            names = (feed.name, event.profile)
     with tempfile.TemporaryDirectory(prefix=f"vantage-{job_id[:8]}-") as scratch:
         run = JobRun(
             ctx=ctx,

@@ -18,6 +18,7 @@ from catalog.migrate import upgrade
 from infra import stack
 from infra.cli import bench as bench_cli
 from infra.cli import feeds as feeds_cli
+from infra.cli import replays as replays_cli
 from infra.cli.common import console, err_console, friendly, print_json, sessions, settings, store
 from infra.cli.progress import wait_for_jobs
 from infra.database import make_engine, session_scope
@@ -38,6 +39,8 @@ app.add_typer(events_app, name="events")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(profiles_app, name="profiles")
+app.add_typer(replays_cli.markers_app, name="markers")
+app.command("replay")(replays_cli.replay)
 app.add_typer(assets_app, name="assets")
 app.add_typer(bench_cli.app, name="bench")
 app.add_typer(feeds_cli.app, name="feeds")
