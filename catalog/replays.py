@@ -288,6 +288,18 @@ def place_order(order: ReplayOrder, *, session: Session, max_attempts: int = 3) 
         if not start_s <= at_s < end_s:
             raise BadRequest(f"the sweep's instant {at_s:.3f} s is outside the range")
         options["at_s"] = at_s
+        direction = options.get("direction", "clockwise")
+        if direction not in ("clockwise", "counterclockwise"):
+            raise BadRequest(f"direction {direction!r} is not clockwise or counterclockwise")
+        for name, low, high in (("duration_s", 0.2, 30.0), ("hold_s", 0.0, 10.0),
+                                ("resume_s", 0.0, 30.0)):  # fmt: skip
+            value = options.get(name)
+            if value is not None and not (
+                isinstance(value, int | float) and low <= float(value) <= high
+            ):
+                raise BadRequest(f"{name} must be a number from {low:g} to {high:g}")
+        if at_s + float(options.get("resume_s", 2.0)) > end_s + 1e-6:
+            raise BadRequest("the range must last until the sweep has resumed (at_s + resume_s)")
     if order.kind is ReplayKind.SEQUENCE:
         options["cuts"] = _checked_cuts(options.get("cuts"), feeds, start_s, end_s)
     sources = [coverage(feed, start_s, end_s, session=session) for feed in feeds]

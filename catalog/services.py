@@ -256,11 +256,16 @@ def claim_job(job_id: str, *, session: Session, stale_after_s: float = 120.0) ->
 
 
 def beat_job(job_id: str, *, session: Session) -> None:
-    """Say the job's worker is alive."""
+    """Say the job's worker is alive (a hold further ahead, see :func:`hold_job`, is kept)."""
+    now = utcnow()
     session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
-        .values(heartbeat_at=utcnow())
+        .where(
+            Job.id == job_id,
+            Job.status == JobStatus.RUNNING,
+            or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < now),
+        )
+        .values(heartbeat_at=now)
     )
 
 

@@ -54,10 +54,16 @@ class Track:
 
     @property
     def peak_bandwidth(self) -> int:
-        """Bits per second of the densest segment."""
-        return max(
-            _rate(segment.size, self.seconds(segment.duration)) for _, segment in self.segments
-        )
+        """Bits per second of the densest segment. A last segment shorter than half the
+        longest is left out: its few samples carry a whole fragment's headers, and would claim
+        a peak no player ever sees."""
+        longest = max(segment.duration for _, segment in self.segments)
+        counted = [
+            segment
+            for i, (_, segment) in enumerate(self.segments)
+            if i < len(self.segments) - 1 or segment.duration * 2 >= longest or i == 0
+        ]
+        return max(_rate(segment.size, self.seconds(segment.duration)) for segment in counted)
 
     @property
     def average_bandwidth(self) -> int:

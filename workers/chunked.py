@@ -21,7 +21,7 @@ from typing import Any
 from catalog import keys, services
 from catalog.models import JobStatus
 from infra.database import session_scope
-from infra.queue import celery_signature, chord_of
+from infra.queue import JOB_TASKS, celery_signature, chord_of, send_job
 from transcode.cmaf import read_init
 from transcode.ffmpeg import run_ffmpeg
 from transcode.ladder import (
@@ -51,7 +51,7 @@ from workers.ladder import (
     resolve_profile,
     upload_files,
 )
-from workers.runner import JobRun, Outcome, heartbeat, record_failure
+from workers.runner import JobRun, Outcome, backoff_s, heartbeat, record_failure
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ def encode_part(
             with heartbeat(ctx, job_id, every_s=10):
                 tracks = _encode(ctx, run, plan, frames, root)
         except Exception as exc:  # noqa: BLE001 - recorded on the job, the chord sees a marker
-            record_failure(ctx, run, exc, remove_unpublished)
+            _retry_if_asked(ctx, run, record_failure(ctx, run, exc, remove_unpublished))
             return {"failed": str(exc)}
     with session_scope(ctx.sessions) as session:
         services.add_job_progress(job_id, 0.9 / _parts(ctx, job_id), session=session)
@@ -271,5 +271,16 @@ def stitch_ladder(
                 asset.interlaced = plan.deinterlace
                 services.finish_job(services.get_job(job_id, session=session), session=session)
         except Exception as exc:  # noqa: BLE001 - recorded on the job with its reason
-            return record_failure(ctx, run, exc, remove_unpublished)
+            return _retry_if_asked(ctx, run, record_failure(ctx, run, exc, remove_unpublished))
     return Outcome.SUCCEEDED
+
+
+def _retry_if_asked(ctx: WorkerContext, run: JobRun, outcome: Outcome) -> Outcome:
+    """A part that hit a passing fault put the job back in the queue: send it again, after the
+    backoff, as a whole new attempt (this attempt's other parts then do nothing)."""
+    if outcome is Outcome.RETRY:
+        with session_scope(ctx.sessions) as session:
+            attempts = services.get_job(run.job_id, session=session).attempts
+        delay = backoff_s(attempts, base_s=ctx.settings.jobs.retry_base_s)
+        send_job(ctx.settings, JOB_TASKS["ladder"], run.job_id, countdown=delay)
+    return outcome

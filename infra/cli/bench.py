@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from infra.bench import bench_source, ladder_benchmark
-from infra.cli.common import friendly, print_json, settings
+from infra.cli.common import err_console, friendly, print_json, settings
 from transcode.ffmpeg import find_ffmpeg
 from transcode.profiles import load_profile
 
@@ -53,3 +53,107 @@ def live(
     from infra.bench_live import live_benchmark
 
     print_json(live_benchmark(settings(), cameras=cameras, seconds=seconds, size=(width, height)))
+
+
+def _say(line: str) -> None:
+    err_console.print(line, style="dim", highlight=False)
+
+
+@app.command("chunked")
+@friendly
+def chunked(
+    seconds: Annotated[float, typer.Option(min=2, help="Length of the source.")] = 60.0,
+    workers: Annotated[
+        str, typer.Option(help="Worker process counts to time, e.g. 1,2,4 (1 always is).")
+    ] = "1,2,4",
+    chunk_seconds: Annotated[
+        float, typer.Option(min=1.01, help="Chunk length the benchmark's workers use.")
+    ] = 10.0,
+    repeat: Annotated[int, typer.Option(min=1)] = 1,
+    size: Annotated[str, typer.Option(help="Source size (50 fps), e.g. 1280x720.")] = "1920x1080",
+    publish_minutes: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1,
+            help="Instead: time to publish a file this many minutes long (ingest to ladder "
+            "done) on the stack's own workers.",
+        ),
+    ] = None,
+    broker_db: Annotated[
+        int, typer.Option(min=1, max=15, help="Redis database of the benchmark's own workers.")
+    ] = 14,
+) -> None:
+    """Chunked ladder on 1, 2, 4 ... worker processes vs the single-process job vs plain ffmpeg,
+    with a frame-by-frame check of the stitched rendition (needs `vantage up`)."""
+    from infra.bench_transcode import (
+        chunked_benchmark,
+        parse_counts,
+        parse_size,
+        publish_benchmark,
+    )
+    from infra.cli.progress import wait_for_jobs
+
+    config = settings()
+    dimensions = parse_size(size)
+    if publish_minutes is not None:
+        result = publish_benchmark(
+            config, minutes=publish_minutes, size=dimensions, wait=wait_for_jobs, say=_say
+        )
+    else:
+        result = chunked_benchmark(
+            config,
+            seconds=seconds,
+            workers=parse_counts(workers),
+            chunk_seconds=chunk_seconds,
+            repeat=repeat,
+            size=dimensions,
+            broker_db=broker_db,
+            wait=wait_for_jobs,
+            say=_say,
+        )
+    print_json(result)
+
+
+@app.command("quality")
+@friendly
+def quality(
+    seconds: Annotated[float, typer.Option(min=1)] = 10.0,
+    profile_name: Annotated[
+        str | None, typer.Option("--profile", help="Encoding profile (default: configured).")
+    ] = None,
+    subsample: Annotated[int, typer.Option(min=1, help="Score every n-th frame.")] = 1,
+    size: Annotated[str, typer.Option(help="Source size (50 fps), e.g. 1280x720.")] = "1920x1080",
+) -> None:
+    """VMAF (mean, harmonic mean, min, 5th percentile) and measured bandwidth of every rung."""
+    from infra.bench_transcode import bench_clip, parse_size, quality_benchmark
+
+    config = settings()
+    ffmpeg = find_ffmpeg(config.media.ffmpeg)
+    folder = config.home / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    source = bench_clip(ffmpeg, folder, seconds, parse_size(size))
+    profile = load_profile(profile_name or config.media.profile, config.media.profiles_dir)
+    print_json(
+        quality_benchmark(source, ffmpeg=ffmpeg, profile=profile, subsample=subsample, say=_say)
+    )
+
+
+@app.command("replay")
+@friendly
+def replay(
+    cameras: Annotated[int, typer.Option(min=2, max=9, help="Cameras around the pitch.")] = 8,
+    seconds: Annotated[float, typer.Option(min=16, help="Length of each recording.")] = 20.0,
+    size: Annotated[str, typer.Option(help="Camera picture size (25 fps).")] = "1280x720",
+    repeat: Annotated[int, typer.Option(min=1, help="Orders per kind of replay.")] = 5,
+) -> None:
+    """Order to downloadable on the running stack (p50/p95): 10 s from 4 angles, a 2x2 mosaic
+    of 10 s and a sweep across every camera, against a full re-encode of each angle."""
+    from infra.bench_replay import replay_benchmark
+    from infra.bench_transcode import parse_size
+
+    print_json(
+        replay_benchmark(
+            settings(), cameras=cameras, seconds=seconds, size=parse_size(size), repeat=repeat,
+            progress=_say,
+        )
+    )  # fmt: skip
