@@ -16,6 +16,8 @@ ProgressCallback = Callable[[float], None]
 """Called with the fraction done, 0.0 to 1.0."""
 
 _STDERR_TAIL_LINES = 12
+HTTP_PROTOCOLS = "file,pipe,http,https,tcp,tls,crypto"
+"""The protocols ffmpeg may use to read a presigned object-store URL."""
 
 
 def find_ffmpeg(configured: str | None = None) -> str:

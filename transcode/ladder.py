@@ -312,7 +312,7 @@ def _audio_args(plan: LadderPlan, stream: str) -> list[str]:
 
 
 def cmaf_args(
-    source: Path,
+    source: Path | str,
     out_dir: Path,
     plan: LadderPlan,
     *,
@@ -322,7 +322,7 @@ def cmaf_args(
     poster: tuple[Path, float] | None = None,
 ) -> list[str]:
     """ffmpeg arguments for the CMAF ladder in one process: one decode, a ``split`` per rung,
-    one encoder per rung, audio encoded once as its own track.
+    one encoder per rung, audio encoded once as its own track. ``source`` is a path or a URL.
 
     With ``frames`` = (first, end) only that GOP-aligned span of video is encoded (a chunk of a
     split-and-stitch encode): the input is seeked to just before ``first``, exactly

@@ -29,7 +29,7 @@ class LoudnessTarget:
     range_lu: float = 20.0
 
 
-def measure_args(source: Path, target: LoudnessTarget) -> list[str]:
+def measure_args(source: Path | str, target: LoudnessTarget) -> list[str]:
     """ffmpeg arguments for the first pass: audio only, loudnorm's measurement as JSON."""
     return [
         *base_args(),
@@ -72,12 +72,17 @@ def parse_measurement(log: str) -> LoudnessMeasurement:
 
 
 def measure_loudness(
-    ffmpeg: str, source: Path, target: LoudnessTarget, *, timeout_s: float | None = None
+    ffmpeg: str,
+    source: Path | str,
+    target: LoudnessTarget,
+    *,
+    timeout_s: float | None = None,
+    protocols: str = "file,pipe",
 ) -> LoudnessMeasurement:
-    """First pass over the source's first audio stream."""
-    return parse_measurement(
-        run_ffmpeg_log(ffmpeg, measure_args(source, target), timeout_s=timeout_s)
-    )
+    """First pass over the source's first audio stream (a path, or a URL with ``protocols``)."""
+    args = measure_args(source, target)
+    args[args.index("-protocol_whitelist") + 1] = protocols
+    return parse_measurement(run_ffmpeg_log(ffmpeg, args, timeout_s=timeout_s))
 
 
 def normalise_filter(measured: LoudnessMeasurement, target: LoudnessTarget) -> str:

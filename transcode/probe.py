@@ -72,8 +72,18 @@ def probe(path: Path, *, verify: bool = True) -> MediaInfo:
     size = path.stat().st_size
     if size == 0:
         raise MediaError(f"{path}: file is empty")
+    return _probe(str(path), path, size, verify=verify)
+
+
+def probe_url(url: str, *, name: str, size_bytes: int, verify: bool = True) -> MediaInfo:
+    """Describe media behind an http(s) URL (a presigned object-store URL), reading only the
+    byte ranges the probe needs. ``name`` stands for the file in results and messages."""
+    return _probe(url, Path(name), size_bytes, verify=verify)
+
+
+def _probe(target: str, path: Path, size: int, *, verify: bool) -> MediaInfo:
     try:
-        with av.open(str(path), metadata_errors="ignore") as container:
+        with av.open(target, metadata_errors="ignore") as container:
             info = _describe(path, size, container)
             if verify and info.video is not None:
                 rotation, interlaced = _verify_decodes(container, info)

@@ -23,7 +23,7 @@ from catalog.models import JobStatus
 from infra.database import session_scope
 from infra.queue import JOB_TASKS, celery_signature, chord_of, send_job
 from transcode.cmaf import read_init
-from transcode.ffmpeg import run_ffmpeg
+from transcode.ffmpeg import HTTP_PROTOCOLS, run_ffmpeg
 from transcode.ladder import (
     AudioPlan,
     LadderPlan,
@@ -58,7 +58,7 @@ log = logging.getLogger(__name__)
 CHUNK_TASK = "vantage.encode_ladder_chunk"
 AUDIO_TASK = "vantage.encode_ladder_audio"
 STITCH_TASK = "vantage.stitch_ladder"
-_HTTP_PROTOCOLS = "file,pipe,http,https,tcp,tls,crypto"
+_HTTP_PROTOCOLS = HTTP_PROTOCOLS
 
 
 def plan_to_dict(plan: LadderPlan) -> dict[str, Any]:
@@ -188,7 +188,7 @@ def _encode(
         run.original_key, expires_s=ctx.settings.media.transcode_timeout_s
     )
     video = frames is not None
-    args = cmaf_args(Path(url), root, plan, video=video, audio=not video, frames=frames)
+    args = cmaf_args(url, root, plan, video=video, audio=not video, frames=frames)
     args[args.index("-protocol_whitelist") + 1] = _HTTP_PROTOCOLS
     run_ffmpeg(ctx.ffmpeg, args, timeout_s=ctx.settings.media.transcode_timeout_s)
     videos, audio = collect_tracks(root, plan, video=video, audio=not video)

@@ -21,6 +21,7 @@ from catalog.models import AssetStatus, Rendition
 from infra.database import session_scope
 from infra.errors import MediaError
 from infra.settings import Settings
+from transcode.ffmpeg import HTTP_PROTOCOLS
 from transcode.ladder import LadderPlan, LadderResult, plan_from_profile, transcode_ladder
 from transcode.loudness import LoudnessTarget, measure_loudness, normalise_filter
 from transcode.manifests import IFRAME_PLAYLIST, MEDIA_PLAYLIST, Track
@@ -62,17 +63,19 @@ def _ladder(run: JobRun) -> Record | None:
         if asset.status is not AssetStatus.READY:
             asset.status = AssetStatus.PROCESSING
     profile = resolve_profile(ctx.settings, run.options.get("profile") or run.event_profile)
-    source, info = run.original()
-    loudness = measured_loudness(ctx, source, info, profile)
-    loudness_filter = loudness.get("filter") if loudness else None
-    plan = plan_from_profile(
-        info, profile, loudness_filter=loudness_filter if isinstance(loudness_filter, str) else None
-    )
-    if wants_chunks(ctx.settings, plan, info, run.options):
+    # Probed through a URL first: a file split into chunks is never downloaded here at all.
+    url, remote_info = run.remote()
+    if wants_chunks(
+        ctx.settings, plan_from_profile(remote_info, profile), remote_info, run.options
+    ):
         from workers.chunked import start_chunked_ladder
 
-        start_chunked_ladder(run, plan, profile, loudness)
+        loudness = measured_loudness(ctx, url, remote_info, profile)
+        start_chunked_ladder(run, _plan(remote_info, profile, loudness), profile, loudness)
         return None
+    source, info = run.original()
+    loudness = measured_loudness(ctx, source, info, profile)
+    plan = _plan(info, profile, loudness)
     ladder = transcode_ladder(
         ctx.ffmpeg,
         source,
@@ -118,8 +121,15 @@ def _ladder(run: JobRun) -> Record | None:
     )
 
 
+def _plan(info: MediaInfo, profile: Profile, loudness: dict[str, object] | None) -> LadderPlan:
+    chain = loudness.get("filter") if loudness else None
+    return plan_from_profile(
+        info, profile, loudness_filter=chain if isinstance(chain, str) else None
+    )
+
+
 def measured_loudness(
-    ctx: WorkerContext, source: Path, info: MediaInfo, profile: Profile
+    ctx: WorkerContext, source: Path | str, info: MediaInfo, profile: Profile
 ) -> dict[str, object] | None:
     """The first loudness pass when the profile asks for normalisation: what was measured, the
     target, and the second pass's filter; a silent track is left as it is, and says so."""
@@ -128,7 +138,11 @@ def measured_loudness(
     target = LoudnessTarget(profile.audio.loudness_lufs, profile.audio.true_peak_dbtp)
     try:
         measured = measure_loudness(
-            ctx.ffmpeg, source, target, timeout_s=ctx.settings.media.transcode_timeout_s
+            ctx.ffmpeg,
+            source,
+            target,
+            timeout_s=ctx.settings.media.transcode_timeout_s,
+            protocols=HTTP_PROTOCOLS,
         )
     except MediaError as exc:
         return {"target_lufs": target.integrated_lufs, "skipped": exc.detail}

@@ -21,7 +21,7 @@ from catalog import services
 from catalog.models import Asset
 from infra.database import session_scope
 from infra.errors import BadRequest, FFmpegError, NotFound, VantageError
-from transcode.probe import MediaInfo, probe
+from transcode.probe import MediaInfo, probe, probe_url
 from workers.context import WorkerContext
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,16 @@ class JobRun:
             self.ctx.store.get_file(self.original_key, path)
             self._info = probe(path, verify=verify)
         return path, self._info
+
+    def remote(self, *, verify: bool = True) -> tuple[str, MediaInfo]:
+        """A short-lived URL of the original and its probe, read by byte ranges: for work that
+        need not hold the whole file (splitting it into chunks, measuring its loudness)."""
+        url = self.ctx.store.presigned_get(
+            self.original_key, expires_s=self.ctx.settings.media.transcode_timeout_s
+        )
+        size = self.ctx.store.head(self.original_key).size_bytes
+        name = Path(self.original_key).name
+        return url, probe_url(url, name=name, size_bytes=size, verify=verify)
 
     def progress(self, fraction: float) -> None:
         with session_scope(self.ctx.sessions) as session:
