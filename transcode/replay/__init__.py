@@ -1,0 +1,1 @@
+"""Multi-angle replays built from angle clips: mosaics, cut sequences and freeze-frame sweeps."""
