@@ -19,6 +19,7 @@ from workers.live import run_live_segment
 from workers.mezzanine import run_mezzanine_job
 from workers.proxy import run_proxy_job
 from workers.qc import run_qc_job
+from workers.replay import run_replay_job
 from workers.runner import Outcome, backoff_s
 from workers.thumbnails import run_thumbnails_job
 
@@ -97,3 +98,10 @@ def make_thumbnails(self: Any, job_id: str) -> str:
 def make_mezzanine(self: Any, job_id: str) -> str:
     """XDCAM HD422 MXF on request. Idempotent: see :func:`run_mezzanine_job`."""
     return _after(self, job_id, run_mezzanine_job(job_id, get_context()))
+
+
+@app.task(name="vantage.make_replay", bind=True)  # type: ignore[untyped-decorator]
+def make_replay(self: Any, job_id: str) -> str:
+    """Angles, mosaic, sequence or sweep of a replay order. Idempotent: see
+    :func:`run_replay_job`."""
+    return _after(self, job_id, run_replay_job(job_id, get_context()))

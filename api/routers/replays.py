@@ -48,7 +48,10 @@ class ReplayOutput(BaseModel):
     size_bytes: int
     frames: int
     first_frame: int | None
+    """The angle's first frame, counted from the start of the recording it was cut from."""
     last_frame: int | None
+    order: list[str] | None = None
+    """A sweep's cameras, in the order it passes them."""
 
 
 class ReplayOut(BaseModel):
@@ -124,6 +127,7 @@ def replay_out(replay: Replay, store: ObjectStore, *, session: Any) -> ReplayOut
             frames=item["frames"],
             first_frame=item.get("first_frame"),
             last_frame=item.get("last_frame"),
+            order=item.get("order"),
         )
         for item in replay.outputs or []
     ]

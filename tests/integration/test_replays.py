@@ -1,0 +1,268 @@
+"""Multi-angle replays end to end: four cameras of the virtual match, each frame carrying its
+event frame number, ingested on the event clock; replays ordered through the API and checked
+frame by frame."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from fractions import Fraction
+
+import av
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from catalog import services
+from catalog.models import Job, JobStatus
+from infra.database import session_scope
+from ingest.files import FeedFile, ingest_files
+from tests.conftest import RUN_ID
+from tests.integration.test_pipeline import wait_for
+from transcode import framecode
+from transcode.scene import camera_ring
+from transcode.synthetic import render_scene_camera
+
+RATE = Fraction(25)
+# Each camera's first event frame: cameras start recording at different moments.
+STARTS = {"cam1": 0, "cam2": 10, "cam3": 20, "cam4": 5}
+FRAMES = 200  # 8 s each
+
+
+@pytest.fixture(scope="module")
+def match(embedded, sessions, store, worker, api_url, ffmpeg, media_dir):
+    ring = camera_ring(4)
+    files = [
+        FeedFile(
+            camera.name,
+            render_scene_camera(
+                ffmpeg,
+                camera,
+                media_dir / f"match-{camera.name}.mp4",
+                first_frame=STARTS[camera.name],
+                frames=FRAMES,
+            ),
+        )
+        for camera in ring
+    ]
+    with session_scope(sessions) as session:
+        event_id = services.create_event(f"Replay final {RUN_ID}", session=session).id
+    outcomes = ingest_files(event_id, files, settings=embedded, sessions=sessions, store=store)
+    assert all(o.ok for o in outcomes), outcomes
+    with session_scope(sessions) as session:
+        event = services.get_event(event_id, session=session, detail=True)
+        for feed in event.feeds:
+            feed.angle_deg = next(c.azimuth_deg for c in ring if c.name == feed.name)
+        feeds = {feed.name: feed.id for feed in event.feeds}
+    # cam1 starts at event frame 0, so the event clock's zero is its first frame.
+    assert sorted((o.feed, round(o.clock_start_s * 25)) for o in outcomes) == sorted(STARTS.items())
+    return event_id, feeds
+
+
+def order(api_url, body, sessions, *, timeout=240):
+    answer = httpx.post(f"{api_url}/v1/replays", json=body, timeout=30)
+    assert answer.status_code == 202, answer.text
+    replay = answer.json()
+    [job] = wait_for(sessions, [replay["job_id"]], timeout=timeout)
+    assert job.status is JobStatus.SUCCEEDED, job.error
+    done = httpx.get(f"{api_url}/v1/replays/{replay['id']}").json()
+    assert done["status"] == "succeeded" and done["progress"] == 1.0
+    return done
+
+
+def codes(url: str) -> list[framecode.FrameCode | None]:
+    data = httpx.get(url, follow_redirects=True, timeout=60).content
+    with av.open(io.BytesIO(data)) as container:
+        return [framecode.read(f.to_ndarray(format="bgr24")) for f in container.decode(video=0)]
+
+
+@pytest.mark.parametrize(
+    ("start_s", "end_s"),
+    [
+        (2.0, 4.0),  # both ends on keyframes of the 2 s GOPs
+        (2.44, 5.2),  # both ends inside GOPs: only the boundary GOPs are re-encoded
+        (4.4, 4.96),  # shorter than a GOP
+    ],
+)
+def test_angles_start_and_end_on_exactly_the_asked_frames(match, api_url, sessions, start_s, end_s):
+    event_id, feeds = match
+    replay = order(
+        api_url, {"event_id": event_id, "kind": "angles", "start_s": start_s, "end_s": end_s},
+        sessions,
+    )  # fmt: skip
+    first, last = round(start_s * RATE), round(end_s * RATE) - 1
+    assert len(replay["outputs"]) == 4
+    for output in replay["outputs"]:
+        found = codes(output["url"])
+        camera = int(output["feed"][3:]) - 1
+        assert all(code is not None and code.camera == camera for code in found), output["feed"]
+        numbers = [code.frame for code in found if code]
+        assert numbers == list(range(first, last + 1)), (output["feed"], numbers[:3], numbers[-3:])
+        assert output["frames"] == last - first + 1
+    assert {s["feed_id"] for s in replay["sources"]} == set(feeds.values())
+
+
+def test_the_bundle_holds_every_output_and_a_manifest_with_checksums(match, api_url, sessions):
+    event_id, feeds = match
+    replay = order(
+        api_url,
+        {"event_id": event_id, "kind": "angles", "start_s": 3.0, "end_s": 4.0,
+         "feed_ids": [feeds["cam2"], feeds["cam3"]]},
+        sessions,
+    )  # fmt: skip
+    package = httpx.get(replay["package_url"], follow_redirects=True, timeout=60).content
+    with zipfile.ZipFile(io.BytesIO(package)) as bundle:
+        manifest = json.loads(bundle.read("manifest.json"))
+        for output in manifest["outputs"]:
+            assert hashlib.sha256(bundle.read(output["name"])).hexdigest() == output["sha256"]
+    assert [s["feed"] for s in manifest["sources"]] == ["cam2", "cam3"]
+    assert all(s["first_frame_clock_s"] == pytest.approx(3.0) for s in manifest["sources"])
+    assert manifest["event_clock"] == {"start_s": 3.0, "end_s": 4.0}
+
+
+def test_a_mosaic_shows_every_angle_in_sync(match, api_url, sessions):
+    event_id, _ = match
+    replay = order(
+        api_url,
+        {"event_id": event_id, "kind": "mosaic", "start_s": 4.0, "end_s": 6.0,
+         "options": {"lines": 360}},
+        sessions,
+    )  # fmt: skip
+    [output] = replay["outputs"]
+    assert output["frames"] == 50
+    data = httpx.get(output["url"], follow_redirects=True).content
+    with av.open(io.BytesIO(data)) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.width, stream.codec_context.height) == (640, 360)
+        picture = next(container.decode(stream)).to_ndarray(format="bgr24")
+    # Each quadrant carries its camera's frame code for event frame 100.
+    cells = [picture[:180, :320], picture[:180, 320:], picture[180:, :320], picture[180:, 320:]]
+    read = [framecode.read(cell) for cell in cells]
+    assert [(c.camera, c.frame) if c else None for c in read] == [(i, 100) for i in range(4)]
+
+
+def test_a_sweep_moves_around_the_cameras_in_angular_order(match, api_url, sessions):
+    event_id, _ = match
+    replay = order(
+        api_url,
+        {"event_id": event_id, "kind": "sweep", "start_s": 3.0, "end_s": 5.0,
+         "options": {"at_s": 3.0, "duration_s": 1.2, "hold_s": 0.2, "resume_s": 1.0,
+                     "direction": "clockwise", "lines": 360}},
+        sessions,
+    )  # fmt: skip
+    [output] = replay["outputs"]
+    assert output["order"] == ["cam1", "cam4", "cam3", "cam2"]
+    assert output["frames"] == round((1.2 + 0.2 + 1.0) * 25)
+
+
+def test_a_sequence_cuts_between_angles(match, api_url, sessions):
+    event_id, feeds = match
+    replay = order(
+        api_url,
+        {"event_id": event_id, "kind": "sequence", "start_s": 2.0, "end_s": 5.0,
+         "options": {"lines": 360, "cuts": [
+             {"feed_id": feeds["cam3"], "at_s": 2.0}, {"feed_id": feeds["cam1"], "at_s": 3.0},
+             {"feed_id": feeds["cam2"], "at_s": 4.0}]}},
+        sessions,
+    )  # fmt: skip
+    [output] = replay["outputs"]
+    assert output["frames"] == 75
+
+
+def test_a_marker_with_a_rule_orders_its_replays(match, api_url, sessions):
+    event_id, _ = match
+    rule = httpx.post(
+        f"{api_url}/v1/events/{event_id}/replay-rules",
+        json={"tag": "goal", "kinds": ["angles"], "before_s": 1.0, "after_s": 1.0},
+    )
+    assert rule.status_code == 201, rule.text
+    marker = httpx.post(
+        f"{api_url}/v1/events/{event_id}/markers",
+        json={"clock_s": 4.0, "label": "Goal, cam3 side", "tags": ["goal"], "athletes": ["N. 9"]},
+    )
+    assert marker.status_code == 201, marker.text
+    [replay_id] = marker.json()["replay_ids"]
+    listed = httpx.get(f"{api_url}/v1/events/{event_id}/markers").json()
+    assert [m["label"] for m in listed] == ["Goal, cam3 side"]
+    replay = httpx.get(f"{api_url}/v1/replays/{replay_id}").json()
+    assert (replay["start_s"], replay["end_s"]) == (3.0, 5.0)
+    [job] = wait_for(sessions, [replay["job_id"]], timeout=240)
+    assert job.status is JobStatus.SUCCEEDED, job.error
+    untagged = httpx.post(
+        f"{api_url}/v1/events/{event_id}/markers", json={"clock_s": 5.0, "label": "throw-in"}
+    )
+    assert untagged.json()["replay_ids"] == []
+
+
+def test_bad_orders_are_refused_with_the_reason_and_nothing_is_queued(
+    match, api_url, sessions, embedded
+):
+    event_id, feeds = match
+    with session_scope(sessions) as session:
+        other = services.create_event(f"Other event {RUN_ID}", session=session)
+        stranger = services.get_or_create_feed(other, "cam9", session=session).id
+        jobs_before = session.scalar(select(func.count()).select_from(Job))
+    cases = [
+        ({"start_s": 7.5, "end_s": 9.0}, 400, "recorded nothing"),  # past cam1's end (8 s)
+        ({"start_s": -3.0, "end_s": -1.0}, 400, "recorded nothing"),
+        ({"start_s": 2.0, "end_s": 2.0}, 400, "empty"),
+        ({"start_s": 3.0, "end_s": 2.0}, 400, "backwards"),
+        ({"marker_id": "no-such-marker"}, 404, "no marker"),
+        ({"start_s": 1.0, "end_s": 2.0, "feed_ids": [stranger]}, 400, "not a feed of event"),
+        ({"start_s": 1.0, "end_s": 2.0, "feed_ids": [feeds["cam1"], feeds["cam1"]]}, 400,
+         "named twice"),
+    ]  # fmt: skip
+    for fields, code, reason in cases:
+        answer = httpx.post(
+            f"{api_url}/v1/replays", json={"event_id": event_id, "kind": "angles", **fields}
+        )
+        assert answer.status_code == code, (fields, answer.text)
+        assert reason in answer.json()["detail"], (fields, answer.json())
+    sweep = httpx.post(
+        f"{api_url}/v1/replays",
+        json={"event_id": event_id, "kind": "sweep", "start_s": 1, "end_s": 2,
+              "options": {"at_s": 2.5}},
+    )  # fmt: skip
+    assert sweep.status_code == 400 and "outside the range" in sweep.json()["detail"]
+    malformed = httpx.post(
+        f"{api_url}/v1/replays", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert malformed.status_code == 422
+    unknown = httpx.post(
+        f"{api_url}/v1/replays",
+        json={"event_id": "nope", "kind": "angles", "start_s": 0, "end_s": 1},
+    )
+    assert unknown.status_code == 404
+    with session_scope(sessions) as session:
+        assert session.scalar(select(func.count()).select_from(Job)) == jobs_before
+
+
+def test_an_instant_inside_a_recorded_gap_is_refused(
+    embedded, sessions, store, api_url, ffmpeg, media_dir
+):
+    """A camera that stopped between 3 s and 5 s: a range across the hole is refused."""
+    camera = camera_ring(2)[0]
+    parts = [
+        render_scene_camera(ffmpeg, camera, media_dir / f"gap-{i}.mp4", first_frame=a, frames=75)
+        for i, a in enumerate((0, 125))
+    ]
+    with session_scope(sessions) as session:
+        event_id = services.create_event(f"Gap event {RUN_ID}", session=session).id
+    for part in parts:
+        [outcome] = ingest_files(
+            event_id, [FeedFile("cam1", part)], settings=embedded, sessions=sessions, store=store
+        )
+        assert outcome.ok, outcome.error
+    refused = httpx.post(
+        f"{api_url}/v1/replays",
+        json={"event_id": event_id, "kind": "angles", "start_s": 2.0, "end_s": 6.0},
+    )
+    assert refused.status_code == 400
+    assert "recorded nothing from 3.000 s to 5.000 s" in refused.json()["detail"]
+    inside = httpx.post(
+        f"{api_url}/v1/replays",
+        json={"event_id": event_id, "kind": "angles", "start_s": 5.2, "end_s": 6.0},
+    )
+    assert inside.status_code == 202, inside.text
