@@ -110,10 +110,13 @@ def replay_benchmark(
             progress(f"{name} {i + 1}/{repeat}")
             # A slightly different range each time, so nothing is served from a cache.
             shift = 0.04 * i
+            options = dict(scenario["options"])
+            if "at_s" in options:
+                options["at_s"] = options["at_s"] + shift
             times.append(
                 _order_to_downloadable(
                     settings, sessions, event_id, scenario["kind"], start_s + shift,
-                    scenario.get("end_s", end_s) + shift, scenario["feeds"], scenario["options"],
+                    scenario.get("end_s", end_s) + shift, scenario["feeds"], options,
                 )
             )  # fmt: skip
         results[name] = summary(times)
