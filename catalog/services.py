@@ -210,6 +210,22 @@ def create_job(
     return job
 
 
+def order_mezzanine(asset_id: str, *, session: Session, max_attempts: int = 3) -> Job:
+    """A mezzanine job for a file recording (a live one has no single original)."""
+    asset = get_asset(asset_id, session=session)
+    if asset.kind is AssetKind.LIVE:
+        raise Conflict("a live recording has no single original to deliver as a mezzanine")
+    return create_job(
+        JobKind.MEZZANINE,
+        session=session,
+        event_id=asset.event_id,
+        feed_id=asset.feed_id,
+        asset_id=asset.id,
+        subject=f"mezzanine of {asset.filename}",
+        max_attempts=max_attempts,
+    )
+
+
 def get_job(job_id: str, *, session: Session) -> Job:
     job = session.get(Job, job_id)
     if job is None:

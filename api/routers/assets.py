@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from api.deps import JobsDep, SessionDep, SettingsDep, StoreDep
 from api.schemas import AssetOut, DownloadOut, JobOut, Page, asset_out, job_out
 from catalog import services
-from catalog.models import AssetKind, AssetStatus, JobKind
+from catalog.models import AssetKind, AssetStatus
 from infra.errors import Conflict, NotFound
 from infra.queue import JOB_TASKS
 from infra.storage import ObjectStore, content_type_for
@@ -140,17 +140,8 @@ def order_mezzanine(
 ) -> JobOut:
     """Order an XDCAM HD422 MXF OP1a file of the asset for a broadcast editing system; answers
     with the job (its progress is at ``/v1/jobs/{id}``)."""
-    asset = services.get_asset(asset_id, session=session)
-    if asset.kind is AssetKind.LIVE:
-        raise Conflict("a live recording has no single original to deliver as a mezzanine")
-    job = services.create_job(
-        JobKind.MEZZANINE,
-        session=session,
-        event_id=asset.event_id,
-        feed_id=asset.feed_id,
-        asset_id=asset.id,
-        subject=f"mezzanine of {asset.filename}",
-        max_attempts=settings.jobs.max_attempts,
+    job = services.order_mezzanine(
+        asset_id, session=session, max_attempts=settings.jobs.max_attempts
     )
     jobs.send(JOB_TASKS["mezzanine"], job.id)
     return job_out(job)

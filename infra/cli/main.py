@@ -467,22 +467,13 @@ def assets_mezzanine(
     wait: Annotated[bool, typer.Option(help="Wait for it, with a progress bar.")] = True,
 ) -> None:
     """Order an XDCAM HD422 MXF OP1a file of a recording for a broadcast editing system."""
-    from catalog.models import JobKind
     from infra.queue import JOB_TASKS, send_job
 
     config = settings()
     with session_scope(sessions()) as session:
-        asset = services.get_asset(asset_id, session=session)
-        job = services.create_job(
-            JobKind.MEZZANINE,
-            session=session,
-            event_id=asset.event_id,
-            feed_id=asset.feed_id,
-            asset_id=asset.id,
-            subject=f"mezzanine of {asset.filename}",
-            max_attempts=config.jobs.max_attempts,
-        )
-        job_id = job.id
+        job_id = services.order_mezzanine(
+            asset_id, session=session, max_attempts=config.jobs.max_attempts
+        ).id
     send_job(config, JOB_TASKS["mezzanine"], job_id)
     console.print(f"mezzanine job {job_id} queued")
     if wait and not wait_for_jobs(sessions(), [job_id]):
