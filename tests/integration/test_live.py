@@ -202,6 +202,42 @@ def test_sync_lines_cameras_up_to_the_frame(live_event, sessions, store, api_url
     assert abs(code1.frame - code2.frame) <= 1, (code1, code2, at, offsets, rows1[-8:], rows2[-8:])
 
 
+def test_a_replay_is_cut_from_recordings_still_growing(live_event, sessions, api_url):
+    """Angles of the last seconds of two live recordings, while they record: every frame from
+    the right camera, in order, and after the sync both start on the same match frame."""
+    import io
+
+    import av
+
+    from tests.integration.test_pipeline import wait_for
+
+    event_id, (cam1, cam2) = live_event
+    rows1, rows2 = segments_of(sessions, cam1), segments_of(sessions, cam2)
+    end = min(rows1[-1][2] + rows1[-1][3], rows2[-1][2] + rows2[-1][3]) - 0.5
+    answer = httpx.post(
+        f"{api_url}/v1/replays",
+        json={"event_id": event_id, "kind": "angles", "start_s": end - 4.0, "end_s": end},
+        timeout=30,
+    )
+    assert answer.status_code == 202, answer.text
+    [job] = wait_for(sessions, [answer.json()["job_id"]], timeout=180)
+    assert job.status.value == "succeeded", job.error
+    replay = httpx.get(f"{api_url}/v1/replays/{answer.json()['id']}").json()
+    firsts = []
+    for output in replay["outputs"]:
+        data = httpx.get(output["url"], follow_redirects=True, timeout=60).content
+        with av.open(io.BytesIO(data)) as container:
+            codes = [
+                framecode.read(f.to_ndarray(format="bgr24")) for f in container.decode(video=0)
+            ]
+        assert len(codes) == 100 and all(codes), output["feed"]
+        numbers = [c.frame for c in codes if c]
+        assert numbers == list(range(numbers[0], numbers[0] + 100)), output["feed"]
+        assert {c.camera for c in codes if c} == {int(output["feed"][3:]) - 1}
+        firsts.append(numbers[0])
+    assert abs(firsts[0] - firsts[1]) <= 1, firsts
+
+
 def test_stop_and_restart_leaves_a_recorded_gap_and_nothing_lost(live_event, sessions, api_url):
     _, (_, cam2) = live_event
     wait_until(lambda: len(segments_of(sessions, cam2)) >= 2)
