@@ -67,6 +67,7 @@ def order(api_url, body, sessions, *, timeout=240):
     replay = answer.json()
     [job] = wait_for(sessions, [replay["job_id"]], timeout=timeout)
     assert job.status is JobStatus.SUCCEEDED, job.error
+    assert job.output is not None and job.output["timings"]["cut_s"] > 0
     done = httpx.get(f"{api_url}/v1/replays/{replay['id']}").json()
     assert done["status"] == "succeeded" and done["progress"] == 1.0
     return done
