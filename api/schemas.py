@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from catalog.models import Asset, AssetKind, Event, Feed, Job, Rendition
+from catalog.models import (
+    Asset,
+    AssetKind,
+    Event,
+    Feed,
+    Job,
+    Marker,
+    Rendition,
+    Replay,
+    ReplayKind,
+    ReplayRule,
+)
 from infra.settings import Settings
+from infra.storage import ObjectStore
 
 T = TypeVar("T")
 
@@ -354,4 +366,166 @@ def job_out(job: Job) -> JobOut:
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
+    )
+
+
+# -- replays -------------------------------------------------------------------------------------
+
+
+class ReplayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: str
+    kind: ReplayKind
+    start_s: float | None = None
+    """Start of the range on the event clock; or give ``marker_id``."""
+    end_s: float | None = None
+    marker_id: str | None = None
+    before_s: float = Field(default=5.0, ge=0, le=600)
+    """With a marker: seconds before it."""
+    after_s: float = Field(default=5.0, ge=0, le=600)
+    feed_ids: list[str] | None = Field(default=None, max_length=16)
+    """The angles (default: every feed of the event)."""
+    options: dict[str, Any] = Field(default_factory=dict)
+    """mosaic: ``columns``; sequence: ``cuts`` [{feed_id, at_s}], ``slow_motion``
+    {start_s, end_s, factor}; sweep: ``at_s``, ``duration_s``, ``direction``
+    (clockwise|counterclockwise), ``hold_s``, ``resume_s``; all: ``lines`` (output size)."""
+
+
+class ReplayOutput(BaseModel):
+    name: str
+    kind: str
+    feed: str | None
+    url: str
+    sha256: str
+    size_bytes: int
+    frames: int
+    first_frame: int | None
+    """The angle's first frame, counted from the start of the recording it was cut from."""
+    last_frame: int | None
+    order: list[str] | None = None
+    """A sweep's cameras, in the order it passes them."""
+
+
+class ReplayOut(BaseModel):
+    id: str
+    event_id: str
+    kind: str
+    start_s: float
+    end_s: float
+    marker_id: str | None
+    feed_ids: list[str]
+    options: dict[str, Any]
+    job_id: str | None
+    status: str
+    progress: float
+    error: str | None
+    sources: list[dict[str, str]]
+    """Lineage: the feed and recording (asset) each angle was cut from."""
+    outputs: list[ReplayOutput]
+    manifest_url: str | None
+    package_url: str | None
+    """Every output and the manifest in one signed zip."""
+
+
+class MarkerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    clock_s: float
+    label: str = Field(min_length=1, max_length=200)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+    athletes: list[str] = Field(default_factory=list, max_length=50)
+
+
+class MarkerOut(BaseModel):
+    id: str
+    event_id: str
+    clock_s: float
+    label: str
+    tags: list[str]
+    athletes: list[str]
+    replay_ids: list[str] = []
+    """Replays the event's rules ordered for this marker."""
+
+
+class RuleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tag: str = Field(min_length=1, max_length=100)
+    kinds: list[Literal["angles", "mosaic", "sweep"]] = Field(min_length=1)
+    before_s: float = Field(default=5.0, ge=0, le=600)
+    after_s: float = Field(default=5.0, ge=0, le=600)
+    options: dict[str, Any] | None = None
+
+
+class RuleOut(BaseModel):
+    id: str
+    tag: str
+    kinds: list[str]
+    before_s: float
+    after_s: float
+    options: dict[str, Any] | None
+
+
+def replay_out(replay: Replay, job: Job | None, store: ObjectStore) -> ReplayOut:
+    """A replay with its job's state, its outputs and package behind signed URLs."""
+    outputs = [
+        ReplayOutput(
+            name=item["name"],
+            kind=item["kind"],
+            feed=item.get("feed"),
+            url=store.presigned_get(item["key"], filename=item["name"]),
+            sha256=item["sha256"],
+            size_bytes=item["size_bytes"],
+            frames=item["frames"],
+            first_frame=item.get("first_frame"),
+            last_frame=item.get("last_frame"),
+            order=item.get("order"),
+        )
+        for item in replay.outputs or []
+    ]
+    return ReplayOut(
+        id=replay.id,
+        event_id=replay.event_id,
+        kind=replay.kind.value,
+        start_s=replay.clock_start_s,
+        end_s=replay.clock_end_s,
+        marker_id=replay.marker_id,
+        feed_ids=list(replay.feed_ids),
+        options=replay.options,
+        job_id=replay.job_id,
+        status=job.status.value if job else "unknown",
+        progress=round(job.progress, 4) if job else 0.0,
+        error=job.error if job else None,
+        sources=[{"feed_id": s.feed_id, "asset_id": s.asset_id} for s in replay.sources],
+        outputs=outputs,
+        manifest_url=store.presigned_get(replay.manifest_key) if replay.manifest_key else None,
+        package_url=(
+            store.presigned_get(replay.package_key, filename=f"replay-{replay.id}.zip")
+            if replay.package_key
+            else None
+        ),
+    )
+
+
+def marker_out(marker: Marker, replay_ids: list[str] | None = None) -> MarkerOut:
+    return MarkerOut(
+        id=marker.id,
+        event_id=marker.event_id,
+        clock_s=marker.clock_s,
+        label=marker.label,
+        tags=list(marker.tags),
+        athletes=list(marker.athletes),
+        replay_ids=replay_ids or [],
+    )
+
+
+def rule_out(rule: ReplayRule) -> RuleOut:
+    return RuleOut(
+        id=rule.id,
+        tag=rule.tag,
+        kinds=list(rule.kinds),
+        before_s=rule.before_s,
+        after_s=rule.after_s,
+        options=rule.options,
     )

@@ -48,8 +48,6 @@ class DatabaseSettings(BaseModel):
 class MediaSettings(BaseModel):
     ffmpeg: str | None = None
     """ffmpeg binary; ``None``: ``ffmpeg`` on PATH, else the one in the imageio-ffmpeg wheel."""
-    x264_preset: str = "veryfast"
-    gop_seconds: float = Field(default=2.0, gt=0)
     profile: str = "broadcast"
     """Encoding profile of events that name none (see ``vantage profiles list``)."""
     profiles_dir: Path | None = None

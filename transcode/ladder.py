@@ -85,21 +85,13 @@ class LadderPlan:
 
 
 @dataclass(frozen=True)
-class LadderOptions:
-    """A ladder named by heights only, with the default bitrates (used by benchmarks and tests)."""
-
-    preset: str = "veryfast"
-    gop_seconds: float = 2.0
-    heights: tuple[int, ...] = (1080, 720, 480, 360)
-
-
-@dataclass(frozen=True)
 class TrackOutput:
-    """One encoded CMAF track on disk: its folder, init segment and media segments in order."""
+    """One encoded track on disk: its folder, header and media segments in order."""
 
     name: str
     folder: Path
     init: Path
+    """The CMAF init segment; for a legacy TS rung, its media playlist."""
     segments: tuple[Path, ...]
 
 
@@ -230,28 +222,6 @@ def _padding_crop(width: int, height: int) -> tuple[int, int] | None:
     if (width, height) == (1088, 1920):
         return 1080, 1920
     return None
-
-
-def plan_from_options(
-    info: MediaInfo, options: LadderOptions, *, segments: str = "cmaf"
-) -> LadderPlan:
-    """The ladder for ``info`` from heights and the default bitrates."""
-    if info.video is None:
-        raise MediaError(f"{info.path.name}: no video stream to transcode")
-    width, height = info.video.display_size
-    rate = info.video.frame_rate
-    audio = AudioPlan(_AUDIO_KBPS, 2, None) if info.audio else None
-    return LadderPlan(
-        rungs=tuple(plan_ladder(width, height, rate, options.heights)),
-        frame_rate=rate,
-        gop=gop_frames(rate, options.gop_seconds),
-        preset=options.preset,
-        deinterlace=info.video.interlaced,
-        audio=audio,
-        segments=segments,
-        total_frames=total_frames(info),
-        video_start_s=info.video.start_s - info.start_s,
-    )
 
 
 def _scale(rung: Rung) -> str:

@@ -58,7 +58,6 @@ log = logging.getLogger(__name__)
 CHUNK_TASK = "vantage.encode_ladder_chunk"
 AUDIO_TASK = "vantage.encode_ladder_audio"
 STITCH_TASK = "vantage.stitch_ladder"
-_HTTP_PROTOCOLS = HTTP_PROTOCOLS
 
 
 def plan_to_dict(plan: LadderPlan) -> dict[str, Any]:
@@ -122,7 +121,6 @@ def _current(ctx: WorkerContext, job_id: str, attempt: int) -> dict[str, Any] | 
             "feed_id": asset.feed_id,
             "original_key": asset.original_key,
             "options": dict(job.options or {}),
-            "event_profile": None,
         }
 
 
@@ -189,7 +187,7 @@ def _encode(
     )
     video = frames is not None
     args = cmaf_args(url, root, plan, video=video, audio=not video, frames=frames)
-    args[args.index("-protocol_whitelist") + 1] = _HTTP_PROTOCOLS
+    args[args.index("-protocol_whitelist") + 1] = HTTP_PROTOCOLS
     run_ffmpeg(ctx.ffmpeg, args, timeout_s=ctx.settings.media.transcode_timeout_s)
     videos, audio = collect_tracks(root, plan, video=video, audio=not video)
     outputs = list(videos) if video else ([audio] if audio else [])

@@ -313,3 +313,27 @@ def test_a_feed_named_twice_is_refused(embedded, sessions, store, camera_clip):
         )
     with session_scope(sessions) as session:
         assert services.list_jobs(session=session, event_id=event_id) == []
+
+
+def test_an_event_on_the_legacy_ts_profile_gets_an_mpeg_ts_ladder(
+    embedded, sessions, store, worker, api_url, camera_clip, ffmpeg
+):
+    with session_scope(sessions) as session:
+        event_id = services.create_event(
+            "Legacy set-top boxes", session=session, profile="legacy-ts"
+        ).id
+    [outcome] = ingest_files(
+        event_id, [FeedFile("cam1", camera_clip)], settings=embedded, sessions=sessions, store=store
+    )
+    [job] = wait_for(sessions, [outcome.ladder_job_id])
+    assert job.status is JobStatus.SUCCEEDED, job.error
+    asset = httpx.get(f"{api_url}/v1/assets/{outcome.asset_id}").json()
+    assert asset["profile"] == "legacy-ts" and asset["dash_url"] is None
+    assert [(r["name"], r["kind"]) for r in asset["renditions"]] == [("360p", "video")]
+    assert "avc1." in asset["renditions"][0]["codecs"]
+    with session_scope(sessions) as session:
+        master = services.get_asset(outcome.asset_id, session=session).master_playlist_key
+    names = {k.rsplit("/", 1)[-1] for k in store.list_keys(master.rsplit("/", 1)[0] + "/")}
+    assert {"master.m3u8", "index.m3u8", "seg_00000.ts"} <= names
+    assert not any(name.endswith(".m4s") for name in names)
+    assert decoded_frames(ffmpeg, asset["playlist_url"]) == 100
