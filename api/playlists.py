@@ -4,8 +4,10 @@ is always a view of what is recorded (and, later, of what the caller may see).""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from catalog.models import Segment
 
@@ -82,3 +84,36 @@ def media_playlist(
     if ended:
         lines.append("#EXT-X-ENDLIST")
     return "\n".join(lines) + "\n"
+
+
+_URI_ATTRIBUTE = re.compile(r'URI="([^"]*)"')
+_MPD_TEMPLATE = re.compile(r'\b(media|initialization|sourceURL)="([^"]*)"')
+
+
+def _with_token(uri: str, token: str) -> str:
+    if not uri or uri.startswith("data:"):
+        return uri
+    separator = "&" if "?" in uri else "?"
+    return f"{uri}{separator}token={quote(token, safe='')}"
+
+
+def sign_hls(playlist: str, token: str) -> str:
+    """The playlist with ``token`` on every URI it holds (variant and media playlists,
+    segments, init sections, I-frame playlists, alternate renditions), so a player that only
+    has the playlist can fetch what it names, until the token expires."""
+    lines = []
+    for line in playlist.splitlines():
+        if line.startswith("#"):
+            line = _URI_ATTRIBUTE.sub(lambda m: f'URI="{_with_token(m[1], token)}"', line)
+        elif line.strip():
+            line = _with_token(line.strip(), token)
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def sign_mpd(manifest: str, token: str) -> str:
+    """The DASH manifest with ``token`` on its segment templates and segment URLs."""
+    escaped = quote(token, safe="")
+    return _MPD_TEMPLATE.sub(
+        lambda m: f'{m[1]}="{m[2]}{"&amp;" if "?" in m[2] else "?"}token={escaped}"', manifest
+    )

@@ -34,7 +34,13 @@ def install(app: FastAPI) -> None:
     async def _vantage(request: Request, exc: VantageError) -> JSONResponse:
         if exc.status_code >= 500:
             log.error("%s %s: %s", request.method, request.url.path, exc.detail)
-        return problem(exc.status_code, exc.detail, exc.title)
+        extra = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in exc.extra.items()}
+        response = problem(exc.status_code, exc.detail, exc.title, **extra)
+        if "retry_after_s" in extra:
+            response.headers["Retry-After"] = str(max(1, int(float(str(extra["retry_after_s"])))))
+        if exc.status_code == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="vantage"'
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

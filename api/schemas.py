@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -39,7 +40,8 @@ class RenditionOut(BaseModel):
     bandwidth: int | None
     """Peak bits per second over the segments, as measured (with the audio, for a rung)."""
     average_bandwidth: int | None
-    playlist_key: str
+    playlist_key: str | None
+    """Where it is in the bucket (staff only)."""
     playlist_url: str
     iframe_playlist_url: str | None
     segment_count: int
@@ -53,7 +55,8 @@ class AssetOut(BaseModel):
     feed: str | None = None
     status: str
     filename: str
-    original_key: str
+    original_key: str | None
+    """Where the original is in the bucket (staff only)."""
     sha256: str
     size_bytes: int
     duration_s: float
@@ -138,6 +141,8 @@ class EventSummary(BaseModel):
     venue: str | None
     clock_origin: datetime | None
     profile: str | None
+    ended_at: datetime | None = None
+    """When the event finished; embargoes counted from its end start here."""
     created_at: datetime
 
 
@@ -154,6 +159,14 @@ class EventCreate(BaseModel):
     clock_origin: datetime | None = None
     profile: str | None = Field(default=None, max_length=100)
     """Encoding profile of the event's ladders (``GET /v1/profiles``); default: configured."""
+    ended_at: datetime | None = None
+
+
+class EventEnd(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ended_at: datetime | None = None
+    """When the event finished; default: now."""
 
 
 class IngestFeedIn(BaseModel):
@@ -232,7 +245,19 @@ def asset_links(settings: Settings, asset_id: str) -> tuple[str, str]:
     return base + "/hls/master.m3u8", base + "/download"
 
 
-def rendition_out(settings: Settings, asset_id: str, rendition: Rendition) -> RenditionOut:
+def signed(url: str, token: str | None) -> str:
+    """A media URL with the caller's token, so players that cannot send headers can use it."""
+    return url if token is None else f"{url}?token={token}"
+
+
+def rendition_out(
+    settings: Settings,
+    asset_id: str,
+    rendition: Rendition,
+    *,
+    token: str | None = None,
+    staff: bool = True,
+) -> RenditionOut:
     base = settings.api.public_url.rstrip("/") + f"/v1/assets/{asset_id}/hls/"
     return RenditionOut(
         name=rendition.name,
@@ -245,17 +270,28 @@ def rendition_out(settings: Settings, asset_id: str, rendition: Rendition) -> Re
         codecs=rendition.codecs,
         bandwidth=rendition.bandwidth,
         average_bandwidth=rendition.average_bandwidth,
-        playlist_key=rendition.playlist_key,
-        playlist_url=base + f"{rendition.name}/index.m3u8",
+        playlist_key=rendition.playlist_key if staff else None,
+        playlist_url=signed(base + f"{rendition.name}/index.m3u8", token),
         iframe_playlist_url=(
-            base + f"{rendition.name}/iframes.m3u8" if rendition.iframe_playlist_key else None
+            signed(base + f"{rendition.name}/iframes.m3u8", token)
+            if rendition.iframe_playlist_key
+            else None
         ),
         segment_count=rendition.segment_count,
         size_bytes=rendition.size_bytes,
     )
 
 
-def asset_out(settings: Settings, asset: Asset, feed_name: str | None = None) -> AssetOut:
+def asset_out(
+    settings: Settings,
+    asset: Asset,
+    feed_name: str | None = None,
+    *,
+    token: str | None = None,
+    staff: bool = True,
+) -> AssetOut:
+    """An asset as the caller may see it: media URLs carry ``token`` (a signed media token for
+    the caller) and storage keys and worker errors are for staff only."""
     playlist, download = asset_links(settings, asset.id)
     base = settings.api.public_url.rstrip("/") + f"/v1/assets/{asset.id}"
     return AssetOut(
@@ -265,7 +301,7 @@ def asset_out(settings: Settings, asset: Asset, feed_name: str | None = None) ->
         feed=feed_name,
         status=asset.status.value,
         filename=asset.filename,
-        original_key=asset.original_key,
+        original_key=asset.original_key if staff else None,
         sha256=asset.sha256,
         size_bytes=asset.size_bytes,
         duration_s=asset.duration_s,
@@ -279,25 +315,29 @@ def asset_out(settings: Settings, asset: Asset, feed_name: str | None = None) ->
         clock_source=asset.clock_source,
         timecode=asset.timecode,
         recorded_at=asset.recorded_at,
-        error=asset.error,
-        master_playlist_key=asset.master_playlist_key,
+        error=asset.error if staff else ("failed" if asset.error else None),
+        master_playlist_key=asset.master_playlist_key if staff else None,
         playlist_url=(
-            f"{base}/recording.m3u8"
+            signed(f"{base}/recording.m3u8", token)
             if asset.kind is AssetKind.LIVE
-            else (playlist if asset.master_playlist_key else None)
+            else (signed(playlist, token) if asset.master_playlist_key else None)
         ),
-        poster_url=base + "/poster.jpg" if asset.poster_key else None,
+        poster_url=signed(base + "/poster.jpg", token) if asset.poster_key else None,
         download_url=download if asset.kind is AssetKind.FILE else None,
         qc=asset.qc,
         profile=asset.profile,
         interlaced=asset.interlaced,
-        dash_url=f"{base}/hls/manifest.mpd" if asset.dash_manifest_key else None,
-        proxy_url=f"{base}/proxy.mp4" if asset.proxy_key else None,
-        thumbnails_url=f"{base}/thumbnails/thumbnails.vtt" if asset.thumbnails_key else None,
+        dash_url=signed(f"{base}/hls/manifest.mpd", token) if asset.dash_manifest_key else None,
+        proxy_url=f"{base}/proxy.mp4" if asset.proxy_key and staff else None,
+        thumbnails_url=(
+            signed(f"{base}/thumbnails/thumbnails.vtt", token) if asset.thumbnails_key else None
+        ),
         thumbnails=asset.thumbnails,
         mezzanine_url=f"{base}/mezzanine.mxf" if asset.mezzanine_key else None,
         loudness=asset.loudness,
-        renditions=[rendition_out(settings, asset.id, r) for r in asset.renditions],
+        renditions=[
+            rendition_out(settings, asset.id, r, token=token, staff=staff) for r in asset.renditions
+        ],
         created_at=asset.created_at,
     )
 
@@ -310,11 +350,28 @@ def event_summary(event: Event) -> EventSummary:
         venue=event.venue,
         clock_origin=event.clock_origin,
         profile=event.profile,
+        ended_at=event.ended_at,
         created_at=event.created_at,
     )
 
 
-def feed_out(settings: Settings, feed: Feed, *, with_assets: bool = True) -> FeedOut:
+TokenFor = Callable[[str], str | None]
+"""The caller's media token for an asset id (``None``: no token)."""
+
+
+def _no_token(_asset_id: str) -> None:
+    return None
+
+
+def feed_out(
+    settings: Settings,
+    feed: Feed,
+    *,
+    with_assets: bool = True,
+    staff: bool = True,
+    token_for: TokenFor = _no_token,
+) -> FeedOut:
+    """A feed; its source address (which may hold credentials) is for staff only."""
     base = settings.api.public_url.rstrip("/")
     live = feed.source is not None and "://" in feed.source
     return FeedOut(
@@ -323,10 +380,10 @@ def feed_out(settings: Settings, feed: Feed, *, with_assets: bool = True) -> Fee
         name=feed.name,
         position=feed.position,
         angle_deg=feed.angle_deg,
-        source=feed.source,
+        source=feed.source if staff else None,
         enabled=feed.enabled,
         state=feed.state.value,
-        state_detail=feed.state_detail,
+        state_detail=feed.state_detail if staff else None,
         mezzanine=feed.mezzanine,
         source_format=feed.source_format,
         clock_offset_s=feed.clock_offset_s,
@@ -337,13 +394,23 @@ def feed_out(settings: Settings, feed: Feed, *, with_assets: bool = True) -> Fee
         last_segment_at=feed.last_segment_at,
         lag_s=feed.lag_s,
         live_playlist_url=f"{base}/v1/feeds/{feed.id}/live.m3u8" if live else None,
-        assets=[asset_out(settings, a, feed.name) for a in feed.assets] if with_assets else [],
+        assets=(
+            [
+                asset_out(settings, a, feed.name, token=token_for(a.id), staff=staff)
+                for a in feed.assets
+            ]
+            if with_assets
+            else []
+        ),
     )
 
 
-def event_out(settings: Settings, event: Event) -> EventOut:
+def event_out(
+    settings: Settings, event: Event, *, staff: bool = True, token_for: TokenFor = _no_token
+) -> EventOut:
     return EventOut(
-        **event_summary(event).model_dump(), feeds=[feed_out(settings, f) for f in event.feeds]
+        **event_summary(event).model_dump(),
+        feeds=[feed_out(settings, f, staff=staff, token_for=token_for) for f in event.feeds],
     )
 
 
@@ -396,7 +463,8 @@ class ReplayOutput(BaseModel):
     name: str
     kind: str
     feed: str | None
-    url: str
+    url: str | None
+    """A presigned URL; for a host replay, broadcasters get theirs from ``.../download``."""
     sha256: str
     size_bytes: int
     frames: int
@@ -426,6 +494,10 @@ class ReplayOut(BaseModel):
     manifest_url: str | None
     package_url: str | None
     """Every output and the manifest in one signed zip."""
+    ordered_by: str | None = None
+    """The broadcaster who ordered it; ``None`` for the host's own replays."""
+    download_url: str | None = None
+    """The zip through the API: checked against the caller's rights and counted as a clip."""
 
 
 class MarkerIn(BaseModel):
@@ -467,14 +539,29 @@ class RuleOut(BaseModel):
     options: dict[str, Any] | None
 
 
-def replay_out(replay: Replay, job: Job | None, store: ObjectStore) -> ReplayOut:
-    """A replay with its job's state, its outputs and package behind signed URLs."""
+def replay_out(
+    replay: Replay,
+    job: Job | None,
+    store: ObjectStore,
+    *,
+    links: bool = True,
+    expires_s: int | None = None,
+    api_url: str | None = None,
+) -> ReplayOut:
+    """A replay with its job's state, its outputs and package behind signed URLs (``links``
+    false: without them, for a broadcaster who has yet to download a host replay)."""
+
+    def presign(key: str | None, filename: str | None = None) -> str | None:
+        if not links or not key:
+            return None
+        return store.presigned_get(key, filename=filename, expires_s=expires_s)
+
     outputs = [
         ReplayOutput(
             name=item["name"],
             kind=item["kind"],
             feed=item.get("feed"),
-            url=store.presigned_get(item["key"], filename=item["name"]),
+            url=presign(item["key"], item["name"]),
             sha256=item["sha256"],
             size_bytes=item["size_bytes"],
             frames=item["frames"],
@@ -499,10 +586,12 @@ def replay_out(replay: Replay, job: Job | None, store: ObjectStore) -> ReplayOut
         error=job.error if job else None,
         sources=[{"feed_id": s.feed_id, "asset_id": s.asset_id} for s in replay.sources],
         outputs=outputs,
-        manifest_url=store.presigned_get(replay.manifest_key) if replay.manifest_key else None,
-        package_url=(
-            store.presigned_get(replay.package_key, filename=f"replay-{replay.id}.zip")
-            if replay.package_key
+        manifest_url=presign(replay.manifest_key),
+        package_url=presign(replay.package_key, f"replay-{replay.id}.zip"),
+        ordered_by=replay.broadcaster_id,
+        download_url=(
+            f"{api_url.rstrip('/')}/v1/replays/{replay.id}/download"
+            if api_url and replay.package_key
             else None
         ),
     )
@@ -529,3 +618,183 @@ def rule_out(rule: ReplayRule) -> RuleOut:
         after_s=rule.after_s,
         options=rule.options,
     )
+
+
+# -- broadcasters, keys, rights, usage, audit ----------------------------------------------------
+
+Territory = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")]
+
+
+class BroadcasterIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    territories: list[Territory] = Field(min_length=1, max_length=250)
+    """ISO 3166-1 alpha-2 codes it broadcasts in; the first is its home territory."""
+
+
+class BroadcasterOut(BaseModel):
+    id: str
+    name: str
+    territories: list[str]
+    created_at: datetime
+
+
+class GrantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scope: Literal["all", "sport", "event", "feed", "asset"]
+    scope_value: str | None = Field(default=None, max_length=200)
+    """The sport's name, or the event's, feed's or asset's id (nothing for ``all``)."""
+    territories: list[Territory] = Field(default_factory=list, max_length=250)
+    territories_excluded: bool = False
+    """The territories listed are left out; everywhere else is granted."""
+    media: list[Literal["live", "clips", "archive"]] = Field(
+        default=["live", "clips", "archive"], min_length=1
+    )
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    embargo_minutes: float = Field(default=0.0, ge=0, le=525_600)
+    embargo_after: Literal["event", "moment", "broadcast"] = "event"
+    exclusive: bool = False
+    max_clip_s: float | None = Field(default=None, gt=0)
+    max_event_s: float | None = Field(default=None, gt=0)
+    max_day_s: float | None = Field(default=None, gt=0)
+    min_gap_s: float | None = Field(default=None, ge=0)
+
+
+class GrantOut(GrantIn):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    broadcaster_id: str
+    created_at: datetime
+
+
+class KeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    role: Literal["admin", "operator", "editor", "broadcaster"]
+    broadcaster_id: str | None = Field(default=None, max_length=200)
+    scopes: list[Literal["read", "deliver", "order", "webhooks", "admin", "operate"]] | None = None
+    """Default: everything the role allows."""
+    expires_at: datetime | None = None
+
+
+class KeyOut(BaseModel):
+    id: str
+    prefix: str
+    name: str
+    role: str
+    broadcaster_id: str | None
+    scopes: list[str]
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    created_at: datetime
+
+
+class KeyCreated(KeyOut):
+    key: str
+    """The key itself. Shown this once: only a hash of it is kept."""
+
+
+class MeOut(BaseModel):
+    role: str
+    name: str
+    key_id: str | None
+    broadcaster_id: str | None
+    broadcaster: str | None
+    territory: str | None
+    scopes: list[str]
+
+
+class AiringIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    aired_at: datetime | None = None
+    """When your broadcast of the event went out; default: now."""
+
+
+class GrantUsageOut(BaseModel):
+    grant_id: str
+    scope: str
+    scope_value: str | None
+    media: list[str]
+    uses: int
+    used_today_s: float
+    max_day_s: float | None
+    used_by_event_s: dict[str, float]
+    max_event_s: float | None
+    max_clip_s: float | None
+    min_gap_s: float | None
+    last_use_at: datetime | None
+    next_use_at: datetime | None
+    """When the minimum gap between uses lets the next one through."""
+
+
+class UsageOut(BaseModel):
+    broadcaster_id: str
+    day: str
+    """The UTC day that daily quotas count."""
+    grants: list[GrantUsageOut]
+
+
+class AuditOut(BaseModel):
+    id: str
+    at: datetime
+    key_id: str | None
+    role: str
+    broadcaster_id: str | None
+    action: str
+    subject_kind: str
+    subject_id: str
+    territory: str | None
+    result: str
+    reason: str
+    grant_id: str | None
+    client: str | None
+
+
+class CursorPage(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+    """Pass as ``cursor`` for the next page; ``None`` on the last one."""
+
+
+# -- webhooks ------------------------------------------------------------------------------------
+
+
+class WebhookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=8, max_length=2000)
+    topics: list[Literal["replay.ready", "asset.new", "feed.live"]] = Field(min_length=1)
+
+
+class WebhookOut(BaseModel):
+    id: str
+    url: str
+    topics: list[str]
+    active: bool
+    created_at: datetime
+
+
+class WebhookCreated(WebhookOut):
+    secret: str
+    """Signs every notification (``Vantage-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of
+    "<t>." + body>``). Shown this once."""
+
+
+class DeliveryOut(BaseModel):
+    id: str
+    topic: str
+    status: str
+    attempts: int
+    response_status: int | None
+    error: str | None
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    created_at: datetime
+    payload: dict[str, Any]

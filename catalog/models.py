@@ -15,6 +15,7 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -124,9 +125,12 @@ class Event(Base):
     clock_origin: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """Wall-clock instant of event-clock zero, for feeds placed by creation time."""
     timecode_origin: Mapped[float | None] = mapped_column(Float)
+    """Time-of-day timecode (seconds) of event-clock zero, for feeds placed by timecode."""
     profile: Mapped[str | None] = mapped_column(String(100))
     """Encoding profile of the event's ladders; ``None``: the configured default."""
-    """Time-of-day timecode (seconds) of event-clock zero, for feeds placed by timecode."""
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the event finished (the final whistle); embargoes counted from the event's end
+    start here, and nothing under such an embargo is available while it is ``None``."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     feeds: Mapped[list[Feed]] = relationship(
@@ -224,7 +228,6 @@ class Asset(Base):
     mezzanine_key: Mapped[str | None] = mapped_column(String(1024))
     loudness: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """Measured loudness and the target it was normalised to, when the profile asks for one."""
-    """Loudness (EBU R128) and black, freeze and silence runs of the original."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     feed: Mapped[Feed] = relationship(back_populates="assets", lazy="raise")
@@ -415,6 +418,11 @@ class Replay(Base):
     outputs: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     manifest_key: Mapped[str | None] = mapped_column(String(1024))
     package_key: Mapped[str | None] = mapped_column(String(1024))
+    broadcaster_id: Mapped[str | None] = mapped_column(
+        ForeignKey("broadcasters.id", ondelete="CASCADE"), index=True
+    )
+    """The broadcaster who ordered it (only they see it); ``None``: the host's own replay, seen by
+    every broadcaster whose rights cover all of its sources."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     sources: Mapped[list[ReplaySource]] = relationship(
@@ -432,3 +440,209 @@ class ReplaySource(Base):
     position: Mapped[int] = mapped_column(Integer)
     feed_id: Mapped[str] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
     asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
+
+
+# -- broadcasters, their keys and rights -----------------------------------------------------------
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    """Everything, including keys, broadcasters, rights and the audit trail."""
+    OPERATOR = "operator"
+    """Runs events, feeds, ingest and jobs; sees the whole catalog."""
+    EDITOR = "editor"
+    """Searches and previews the whole catalog, adds markers and orders replays."""
+    BROADCASTER = "broadcaster"
+    """A rights-holding broadcaster: sees and receives only what its rights grant."""
+
+    @property
+    def staff(self) -> bool:
+        return self is not Role.BROADCASTER
+
+
+class Broadcaster(Base):
+    """A rights-holding broadcaster (RHB)."""
+
+    __tablename__ = "broadcasters"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    territories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """ISO 3166-1 alpha-2 codes it broadcasts in; the first is its home territory."""
+    usage_serial: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Bumped by every use, so that quota checks of one broadcaster run one at a time."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiKey(Base):
+    """An API key. Only a hash of its secret is kept; the key itself is shown once."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    """The public part of the key, used to find it."""
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    broadcaster_id: Mapped[str | None] = mapped_column(
+        ForeignKey("broadcasters.id", ondelete="CASCADE"), index=True
+    )
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RightsGrant(Base):
+    """What one broadcaster may use, where, when and how much."""
+
+    __tablename__ = "rights_grants"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    broadcaster_id: Mapped[str] = mapped_column(
+        ForeignKey("broadcasters.id", ondelete="CASCADE"), index=True
+    )
+    scope: Mapped[str] = mapped_column(String(10))
+    """``all``, ``sport``, ``event``, ``feed`` or ``asset``."""
+    scope_value: Mapped[str | None] = mapped_column(String(200))
+    """The sport's name, or the event's, feed's or asset's id."""
+    territories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    territories_excluded: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The territories are the ones left out (everywhere else is granted)."""
+    media: Mapped[list[str]] = mapped_column(JSON)
+    """Of ``live``, ``clips``, ``archive``."""
+    valid_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    embargo_minutes: Mapped[float] = mapped_column(Float, default=0.0)
+    embargo_after: Mapped[str] = mapped_column(String(12), default="event")
+    """``event`` (its end), ``moment`` (the action shown) or ``broadcast`` (the broadcaster's own
+    broadcast of the event)."""
+    exclusive: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_clip_s: Mapped[float | None] = mapped_column(Float)
+    max_event_s: Mapped[float | None] = mapped_column(Float)
+    max_day_s: Mapped[float | None] = mapped_column(Float)
+    min_gap_s: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Airing(Base):
+    """A broadcaster's own broadcast of an event, for embargoes counted from it."""
+
+    __tablename__ = "airings"
+    __table_args__ = (UniqueConstraint("broadcaster_id", "event_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    broadcaster_id: Mapped[str] = mapped_column(ForeignKey("broadcasters.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    aired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Usage(Base):
+    """One use of media by a broadcaster: a download or a clip, counted against its quotas."""
+
+    __tablename__ = "usage"
+    __table_args__ = (Index("ix_usage_quota", "broadcaster_id", "grant_id", "at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    broadcaster_id: Mapped[str] = mapped_column(
+        ForeignKey("broadcasters.id", ondelete="CASCADE"), index=True
+    )
+    grant_id: Mapped[str | None] = mapped_column(
+        ForeignKey("rights_grants.id", ondelete="SET NULL"), index=True
+    )
+    key_id: Mapped[str | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+    event_id: Mapped[str | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    asset_id: Mapped[str | None] = mapped_column(ForeignKey("assets.id", ondelete="SET NULL"))
+    replay_id: Mapped[str | None] = mapped_column(ForeignKey("replays.id", ondelete="SET NULL"))
+    media: Mapped[str] = mapped_column(String(10))
+    action: Mapped[str] = mapped_column(String(40))
+    seconds: Mapped[float] = mapped_column(Float)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class AuditRecord(Base):
+    """A delivery decision: who asked for what, when, and what was decided and why."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    key_id: Mapped[str | None] = mapped_column(String(36))
+    role: Mapped[str] = mapped_column(String(16))
+    broadcaster_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(36))
+    territory: Mapped[str | None] = mapped_column(String(2))
+    result: Mapped[str] = mapped_column(String(16))
+    """``granted`` or ``denied``."""
+    reason: Mapped[str] = mapped_column(Text)
+    grant_id: Mapped[str | None] = mapped_column(String(36))
+    client: Mapped[str | None] = mapped_column(String(100))
+
+
+class Webhook(Base):
+    """A broadcaster's subscription to notifications, signed with its own secret."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    broadcaster_id: Mapped[str] = mapped_column(
+        ForeignKey("broadcasters.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(String(2000))
+    topics: Mapped[list[str]] = mapped_column(JSON)
+    """Of ``replay.ready``, ``asset.new``, ``feed.live``."""
+    secret: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One notification to one webhook, with every attempt's outcome."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    webhook_id: Mapped[str] = mapped_column(
+        ForeignKey("webhooks.id", ondelete="CASCADE"), index=True
+    )
+    topic: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
+    """``pending``, ``delivered`` or ``failed`` (every attempt used)."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SearchDocument(Base):
+    """What search finds: an event, feed, recording, marker or replay, in words, with the columns
+    rights and filters need. Kept up to date by the services that write those rows."""
+
+    __tablename__ = "search_documents"
+    __table_args__ = (UniqueConstraint("kind", "ref_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    ref_id: Mapped[str] = mapped_column(String(36))
+    sport: Mapped[str | None] = mapped_column(String(100), index=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    feed_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    asset_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    broadcaster_id: Mapped[str | None] = mapped_column(String(36))
+    """A replay ordered by one broadcaster is found by that broadcaster only."""
+    clock_start_s: Mapped[float | None] = mapped_column(Float)
+    clock_end_s: Mapped[float | None] = mapped_column(Float)
+    moment_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Wall-clock time of the end of what it shows, for embargoes counted from the action."""
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    athletes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -220,10 +220,19 @@ def list_replays(event_id: str, *, session: Session) -> Sequence[Replay]:
     ).all()
 
 
-def event_feeds(event_id: str, feed_ids: Sequence[str] | None, *, session: Session) -> list[Feed]:
-    """The feeds a replay asks for, in its order (all of the event's by default). A feed of
-    another event is refused."""
-    all_feeds = {f.id: f for f in services.list_feeds(session=session, event_id=event_id)}
+def event_feeds(
+    event_id: str,
+    feed_ids: Sequence[str] | None,
+    *,
+    session: Session,
+    visible: services.Visibility | None = None,
+) -> list[Feed]:
+    """The feeds a replay asks for, in its order (all of the event's that are ``visible`` by
+    default). A feed of another event, or one the caller may not see, is refused."""
+    listed = services.list_feeds(
+        session=session, event_id=event_id, visible=visible.feeds if visible else None
+    )
+    all_feeds = {f.id: f for f in listed}
     if not feed_ids:
         if not all_feeds:
             raise BadRequest("the event has no feeds")
@@ -254,14 +263,22 @@ class ReplayOrder:
     options: dict[str, Any] | None = None
 
 
-def place_order(order: ReplayOrder, *, session: Session, max_attempts: int = 3) -> Replay:
+def place_order(
+    order: ReplayOrder,
+    *,
+    session: Session,
+    max_attempts: int = 3,
+    visible: services.Visibility | None = None,
+    broadcaster_id: str | None = None,
+) -> Replay:
     """Check an order against the event and its recordings, then record it with its job.
 
     Every refusal is a :class:`BadRequest` (or :class:`NotFound` for an unknown event or
     marker) with the reason, raised before anything is written. The caller sends the job
-    after its transaction commits.
+    after its transaction commits. A broadcaster's order (``broadcaster_id``) only reaches the
+    event and feeds ``visible`` to it; its rights on the sources are the caller's to enforce.
     """
-    services.get_event(order.event_id, session=session)
+    services.get_event(order.event_id, session=session, visible=visible)
     start_s, end_s = order.start_s, order.end_s
     if order.marker_id is not None:
         marker = get_marker(order.marker_id, session=session)
@@ -275,7 +292,7 @@ def place_order(order: ReplayOrder, *, session: Session, max_attempts: int = 3) 
     if end_s <= start_s:
         raise BadRequest(f"the range {start_s:.3f}-{end_s:.3f} s is empty or backwards")
     options = dict(order.options or {})
-    feeds = event_feeds(order.event_id, order.feed_ids, session=session)
+    feeds = event_feeds(order.event_id, order.feed_ids, session=session, visible=visible)
     if order.kind is ReplayKind.MOSAIC and not 2 <= len(feeds) <= 9:
         raise BadRequest(f"a mosaic takes 2 to 9 feeds, not {len(feeds)}")
     if order.kind is ReplayKind.SWEEP:
@@ -322,6 +339,7 @@ def place_order(order: ReplayOrder, *, session: Session, max_attempts: int = 3) 
         options=options,
     )
     replay.job_id = job.id
+    replay.broadcaster_id = broadcaster_id
     job.options = {"replay_id": replay.id}
     session.flush()
     return replay

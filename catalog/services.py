@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import ColumnElement, case, func, or_, select, true, update
 from sqlalchemy.orm import Session, selectinload
 
 from catalog.models import (
@@ -31,20 +31,47 @@ from infra.errors import Conflict, NotFound
 
 
 def list_events(
-    *, session: Session, limit: int = 100, offset: int = 0
+    *,
+    session: Session,
+    limit: int = 100,
+    offset: int = 0,
+    visible: ColumnElement[bool] | None = None,
 ) -> tuple[Sequence[Event], int]:
-    """Events, newest first, and how many there are in all."""
-    query = select(Event).order_by(Event.created_at.desc(), Event.id).limit(limit).offset(offset)
-    total = session.scalar(select(func.count()).select_from(Event)) or 0
+    """Events, newest first, and how many there are in all (of those ``visible`` admits)."""
+    where = visible if visible is not None else true()
+    query = (
+        select(Event)
+        .where(where)
+        .order_by(Event.created_at.desc(), Event.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    total = session.scalar(select(func.count()).select_from(Event).where(where)) or 0
     return session.scalars(query).all(), total
 
 
-def get_event(event_id: str, *, session: Session, detail: bool = False) -> Event:
-    """One event by id; with ``detail`` its feeds, assets and renditions are loaded too."""
+@dataclass(frozen=True)
+class Visibility:
+    """What a caller may see, as clauses over each table (see :class:`catalog.access.Caller`)."""
+
+    events: ColumnElement[bool]
+    feeds: ColumnElement[bool]
+    assets: ColumnElement[bool]
+
+
+def get_event(
+    event_id: str, *, session: Session, detail: bool = False, visible: Visibility | None = None
+) -> Event:
+    """One event by id; with ``detail`` its feeds, assets and renditions are loaded too (only
+    those ``visible`` admits)."""
     query = select(Event).where(Event.id == event_id)
+    if visible is not None:
+        query = query.where(visible.events)
     if detail:
+        feeds = Event.feeds if visible is None else Event.feeds.and_(visible.feeds)
+        assets = Feed.assets if visible is None else Feed.assets.and_(visible.assets)
         query = query.options(
-            selectinload(Event.feeds).selectinload(Feed.assets).selectinload(Asset.renditions)
+            selectinload(feeds).selectinload(assets).selectinload(Asset.renditions)
         )
     event = session.scalar(query)
     if event is None:
@@ -81,8 +108,11 @@ def create_event(
 # -- feeds ---------------------------------------------------------------------------------------
 
 
-def get_feed(feed_id: str, *, session: Session) -> Feed:
-    feed = session.get(Feed, feed_id)
+def get_feed(feed_id: str, *, session: Session, visible: ColumnElement[bool] | None = None) -> Feed:
+    if visible is None:
+        feed = session.get(Feed, feed_id)
+    else:
+        feed = session.scalar(select(Feed).where(Feed.id == feed_id, visible))
     if feed is None:
         raise NotFound(f"no feed with id {feed_id}")
     return feed
@@ -111,10 +141,15 @@ class AssetFilter:
 
 
 def list_assets(
-    filters: AssetFilter, *, session: Session, limit: int = 100, offset: int = 0
+    filters: AssetFilter,
+    *,
+    session: Session,
+    limit: int = 100,
+    offset: int = 0,
+    visible: ColumnElement[bool] | None = None,
 ) -> tuple[Sequence[Asset], int]:
     """Assets matching ``filters`` (newest first) and how many match in all."""
-    query = select(Asset)
+    query = select(Asset).where(visible if visible is not None else true())
     if filters.event_id:
         query = query.where(Asset.event_id == filters.event_id)
     if filters.feed_id:
@@ -131,11 +166,13 @@ def list_assets(
     return session.scalars(page).all(), total
 
 
-def get_asset(asset_id: str, *, session: Session) -> Asset:
-    """One asset with its feed and renditions."""
+def get_asset(
+    asset_id: str, *, session: Session, visible: ColumnElement[bool] | None = None
+) -> Asset:
+    """One asset with its feed and renditions (when ``visible`` admits it)."""
     query = (
         select(Asset)
-        .where(Asset.id == asset_id)
+        .where(Asset.id == asset_id, visible if visible is not None else true())
         .options(selectinload(Asset.renditions), selectinload(Asset.feed))
     )
     asset = session.scalar(query)
@@ -368,8 +405,15 @@ def stale_jobs(*, session: Session, stale_after_s: float) -> Sequence[Job]:
 # -- live feeds ----------------------------------------------------------------------------------
 
 
-def list_feeds(*, session: Session, event_id: str | None = None) -> Sequence[Feed]:
+def list_feeds(
+    *,
+    session: Session,
+    event_id: str | None = None,
+    visible: ColumnElement[bool] | None = None,
+) -> Sequence[Feed]:
     query = select(Feed).order_by(Feed.event_id, Feed.name)
+    if visible is not None:
+        query = query.where(visible)
     if event_id:
         query = query.where(Feed.event_id == event_id)
     return session.scalars(query).all()

@@ -9,14 +9,40 @@ class VantageError(Exception):
     status_code = 500
     title = "Internal error"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, **extra: object) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.extra = extra
+        """More members of the problem document (``available_from``, ``retry_after_s`` ...)."""
 
 
 class NotFound(VantageError):
     status_code = 404
     title = "Not found"
+
+
+class Unauthorized(VantageError):
+    """No credentials, or credentials that are not (or no longer) valid."""
+
+    status_code = 401
+    title = "Unauthorized"
+
+
+class Forbidden(VantageError):
+    """Known caller, but this use is not allowed: a scope it lacks, an embargo, a quota."""
+
+    status_code = 403
+    title = "Forbidden"
+
+
+class TooManyRequests(VantageError):
+    status_code = 429
+    title = "Too many requests"
+
+
+class PayloadTooLarge(VantageError):
+    status_code = 413
+    title = "Request too large"
 
 
 class Conflict(VantageError):

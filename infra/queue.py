@@ -28,6 +28,7 @@ TASK_ROUTES = {
     "vantage.qc_asset": {"queue": "analysis"},
     "vantage.make_thumbnails": {"queue": "analysis"},
     "vantage.make_replay": {"queue": "replay"},
+    "vantage.deliver_webhook": {"queue": "analysis"},
 }
 
 JOB_TASKS = {
@@ -39,6 +40,8 @@ JOB_TASKS = {
     "replay": "vantage.make_replay",
 }
 """The task that runs each kind of catalog job, for enqueueing, retries and the reconciler."""
+
+WEBHOOK_TASK = "vantage.deliver_webhook"
 
 
 def result_backend(settings: Settings) -> str:
@@ -98,6 +101,11 @@ def send_job(
 ) -> None:
     """Publish ``task_name(job_id)``; call only after the job row is committed."""
     _app(settings).send_task(task_name, args=[job_id], countdown=countdown)
+
+
+def send_webhook(settings: Settings, delivery_id: str, countdown: float | None = None) -> None:
+    """Publish an attempt at a webhook delivery; call only after the delivery is committed."""
+    send_job(settings, WEBHOOK_TASK, delivery_id, countdown=countdown)
 
 
 def celery_signature(settings: Settings, task_name: str, kwargs: dict[str, Any]) -> Any:

@@ -1,18 +1,22 @@
 """The reconciler: finds running jobs whose worker died (no heartbeat) and queues them again,
-or marks them dead when their attempts are spent. Safe to run on several hosts at once: stale
-jobs are locked as they are read (PostgreSQL), and the workers' claim is a compare-and-set."""
+or marks them dead when their attempts are spent; and sends again the webhook deliveries whose
+task was lost (a broker restart, a process killed before it sent them). Safe to run on several
+hosts at once: stale jobs are locked as they are read (PostgreSQL), and the workers' claims of
+jobs and deliveries are compare-and-sets, so a delivery sent twice is still POSTed once."""
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalog import services
+from catalog import services, webhooks
+from catalog.models import utcnow
 from infra.database import session_scope
-from infra.queue import JOB_TASKS, send_job
+from infra.queue import JOB_TASKS, send_job, send_webhook
 from infra.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -22,6 +26,15 @@ log = logging.getLogger(__name__)
 class Reconciled:
     requeued: list[str]
     dead: list[str]
+    webhooks: list[str] = field(default_factory=list)
+    """Webhook deliveries sent again: overdue, so their own task was lost."""
+
+
+WEBHOOK_GRACE_S = 60.0
+"""How overdue a pending delivery must be before it counts as lost: a delivery's own task
+normally runs well within this, and is not doubled while it waits in a busy queue."""
+
+WEBHOOK_BATCH = 1000
 
 
 def reconcile_once(settings: Settings, sessions: sessionmaker[Session]) -> Reconciled:
@@ -44,7 +57,22 @@ def reconcile_once(settings: Settings, sessions: sessionmaker[Session]) -> Recon
         log.warning("job %s lost its worker; queued again", job_id)
     for job_id in dead:
         log.warning("job %s lost its worker once too often; marked dead", job_id)
-    return Reconciled([job_id for job_id, _ in requeued], dead)
+    lost = lost_deliveries(settings, sessions)
+    for delivery_id in lost:
+        send_webhook(settings, delivery_id)
+    if lost:
+        log.warning("%d webhook delivery(ies) overdue; sent again", len(lost))
+    return Reconciled([job_id for job_id, _ in requeued], dead, lost)
+
+
+def lost_deliveries(settings: Settings, sessions: sessionmaker[Session]) -> list[str]:
+    """Pending webhook deliveries overdue by more than the grace (or the reconcile interval,
+    when that is longer): their task never ran or never scheduled the next attempt."""
+    grace = max(WEBHOOK_GRACE_S, settings.jobs.reconcile_every_s)
+    with session_scope(sessions) as session:
+        return webhooks.due_deliveries(
+            session=session, now=utcnow() - timedelta(seconds=grace), limit=WEBHOOK_BATCH
+        )
 
 
 def reconcile_forever(settings: Settings, sessions: sessionmaker[Session]) -> None:

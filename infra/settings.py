@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIB = 1024 * 1024
 EMBEDDED_SECRET = "vantage-secret"  # noqa: S105 - the embedded store's loopback-only credential
+EMBEDDED_SIGNING_KEY = "vantage-development-signing-key"
 
 
 class StorageSettings(BaseModel):
@@ -99,6 +100,20 @@ class APISettings(BaseModel):
     public_url: str = "http://127.0.0.1:8800"
     """Base URL that playlist and download links are built on."""
     page_limit: int = 200
+    signing_key: str = EMBEDDED_SIGNING_KEY
+    """Secret that playlist and segment tokens are signed with; the same on every API host."""
+    token_ttl_s: int = Field(default=7200, ge=60, le=24 * 3600)
+    """How long a signed playlist (and every URL in it) keeps working."""
+    download_ttl_s: int = Field(default=300, ge=30, le=24 * 3600)
+    """Lifetime of a presigned download or segment URL handed to a broadcaster."""
+    cors_origins: list[str] = Field(default_factory=list)
+    """Origins allowed to call the API from a browser: the editors' UI, nothing else."""
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    rate_per_minute: int = Field(default=600, ge=1)
+    """Requests one API key may make per minute (per API process), with bursts of a tenth."""
+    webhook_attempts: int = Field(default=6, ge=1, le=20)
+    """Attempts to deliver one webhook notification (backoff 10 s, 20 s, 40 s ...)."""
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
 
 
 class StackSettings(BaseModel):
@@ -144,6 +159,10 @@ class Settings(BaseSettings):
         if self.environment != "development" and self.storage.secret_key == EMBEDDED_SECRET:
             raise ValueError(
                 "VANTAGE_STORAGE__SECRET_KEY still has the embedded default; set a real secret"
+            )
+        if self.environment != "development" and self.api.signing_key == EMBEDDED_SIGNING_KEY:
+            raise ValueError(
+                "VANTAGE_API__SIGNING_KEY still has the development default; set a real secret"
             )
         return self
 

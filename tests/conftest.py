@@ -274,8 +274,23 @@ def worker(embedded: Settings) -> Iterator[subprocess.Popen[bytes]]:
 
 
 @pytest.fixture(scope="session")
-def api_url(embedded: Settings) -> Iterator[str]:
-    """The real API, served by uvicorn."""
+def admin_key(sessions: sessionmaker[Session]) -> str:
+    """An admin API key, made the way ``vantage keys create`` makes one."""
+    from catalog import tenants
+    from catalog.models import Role
+    from infra.database import session_scope
+
+    with session_scope(sessions) as session:
+        _, secret = tenants.create_key("test admin", Role.ADMIN, session=session)
+    return secret
+
+
+@pytest.fixture(scope="session")
+def api_url(embedded: Settings, admin_key: str) -> Iterator[str]:
+    """The real API, served by uvicorn; ``tests.staff`` calls it with an admin key."""
+    from tests import staff
+
+    staff.authorize(admin_key)
     argv = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory"]
     argv += ["--host", "127.0.0.1", "--port", str(embedded.api.port)]
     proc = spawn(argv, embedded, embedded.home / "api.log")

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from catalog import keys, services
-from catalog.models import AssetStatus, Rendition
+from catalog import access, keys, services
+from catalog.models import AssetStatus, Rendition, utcnow
 from infra.database import session_scope
 from infra.errors import MediaError
 from infra.settings import Settings
@@ -30,7 +30,7 @@ from transcode.poster import make_poster
 from transcode.probe import MediaInfo
 from transcode.profiles import Profile, load_profile
 from workers.context import WorkerContext
-from workers.runner import JobRun, Outcome, Record, run_job
+from workers.runner import JobRun, Outcome, Record, notify_after_commit, run_job
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +280,22 @@ def record_ladder(
             asset.poster_key = poster_key
         if loudness is not None:
             asset.loudness = {k: v for k, v in loudness.items() if k != "filter"}
+        first_time = asset.status is not AssetStatus.READY
         asset.status, asset.error = AssetStatus.READY, None
+        if first_time:
+            payload = {
+                "asset_id": asset.id,
+                "event_id": asset.event_id,
+                "feed_id": asset.feed_id,
+                "filename": asset.filename,
+                "duration_s": asset.duration_s,
+            }
+            notify_after_commit(
+                session,
+                access.notify_in_rights(
+                    "asset.new", payload, session=session, now=utcnow(), asset_id=asset.id
+                ),
+            )
 
     return record
 

@@ -15,16 +15,16 @@ from typing import Any
 import av
 from sqlalchemy.orm import Session
 
-from catalog import keys, services
+from catalog import access, keys, services
 from catalog import replays as replay_service
-from catalog.models import ReplayKind
+from catalog.models import ReplayKind, utcnow
 from infra.database import session_scope
 from infra.storage import StoredObject
 from transcode.replay.compose import Angle, SequenceCut, SlowMotion, mosaic, sequence
 from transcode.replay.cut import AngleCut, CutRequest, Piece, cut_angle
 from transcode.replay.sweep import SweepCamera, make_sweep
 from workers.context import WorkerContext
-from workers.runner import JobRun, Outcome, Record, run_job
+from workers.runner import JobRun, Outcome, Record, notify_after_commit, run_job
 
 _URL_LIFETIME_S = 3600
 _PARALLEL_CUTS = 8
@@ -119,9 +119,25 @@ def _replay(run: JobRun) -> Record:
             "encoded_frames": sum(clip.encoded_frames for _, clip in angles),
         }
         stored_replay = replay_service.get_replay(replay_id, session=session)
+        first_time = stored_replay.package_key is None
         stored_replay.outputs = outputs
         stored_replay.manifest_key = manifest_key
         stored_replay.package_key = package_key
+        if first_time:
+            payload = {
+                "replay_id": replay_id,
+                "event_id": stored_replay.event_id,
+                "kind": stored_replay.kind.value,
+                "start_s": stored_replay.clock_start_s,
+                "end_s": stored_replay.clock_end_s,
+                "outputs": [o["name"] for o in outputs],
+            }
+            notify_after_commit(
+                session,
+                access.notify_in_rights(
+                    "replay.ready", payload, session=session, now=utcnow(), replay_id=replay_id
+                ),
+            )
 
     return record
 

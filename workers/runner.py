@@ -21,6 +21,7 @@ from catalog import services
 from catalog.models import Asset
 from infra.database import session_scope
 from infra.errors import BadRequest, FFmpegError, NotFound, VantageError
+from infra.queue import send_webhook
 from transcode.probe import MediaInfo, probe, probe_url
 from workers.context import WorkerContext
 
@@ -104,6 +105,15 @@ def reason_of(exc: BaseException) -> str:
     return exc.detail if isinstance(exc, VantageError) else f"{type(exc).__name__}: {exc}"
 
 
+NOTIFICATIONS = "webhook_deliveries"
+"""Where a job's ``record`` leaves the webhook deliveries it queued; they are sent once the
+record is committed."""
+
+
+def notify_after_commit(session: Session, delivery_ids: list[str]) -> None:
+    session.info.setdefault(NOTIFICATIONS, []).extend(delivery_ids)
+
+
 def run_job(
     job_id: str,
     ctx: WorkerContext,
@@ -158,6 +168,9 @@ def run_job(
             with session_scope(ctx.sessions) as session:
                 record(session)
                 services.finish_job(services.get_job(job_id, session=session), session=session)
+                notifications = list(session.info.get(NOTIFICATIONS, ()))
+            for delivery_id in notifications:
+                send_webhook(ctx.settings, delivery_id)
             return Outcome.SUCCEEDED
         except Exception as exc:  # noqa: BLE001 - every failure is recorded with its reason
             return record_failure(ctx, run, exc, on_failure)

@@ -22,6 +22,7 @@ from workers.qc import run_qc_job
 from workers.replay import run_replay_job
 from workers.runner import Outcome, backoff_s
 from workers.thumbnails import run_thumbnails_job
+from workers.webhooks import deliver
 
 
 def _after(task: Any, job_id: str, outcome: Outcome) -> str:
@@ -105,3 +106,14 @@ def make_replay(self: Any, job_id: str) -> str:
     """Angles, mosaic, sequence or sweep of a replay order. Idempotent: see
     :func:`run_replay_job`."""
     return _after(self, job_id, run_replay_job(job_id, get_context()))
+
+
+@app.task(name="vantage.deliver_webhook", bind=True)  # type: ignore[untyped-decorator]
+def deliver_webhook(self: Any, delivery_id: str) -> str:
+    """One attempt at a webhook delivery, and the next one scheduled when it asks for one.
+    Idempotent: see :func:`deliver`."""
+    countdown = deliver(delivery_id, get_context())
+    if countdown is None:
+        return "done"
+    self.apply_async(args=[delivery_id], countdown=countdown)
+    return "retry"

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
+from api.auth import (
+    DELIVER,
+    EDIT,
+    READ,
+    CallerDep,
+    MediaCallerDep,
+    check_bound,
+    enforce,
+    media_token,
+)
 from api.deps import JobsDep, SessionDep, SettingsDep, StoreDep
+from api.playlists import sign_hls, sign_mpd
 from api.schemas import AssetOut, DownloadOut, JobOut, Page, asset_out, job_out
-from catalog import services
-from catalog.models import AssetKind, AssetStatus
+from catalog import access, services
+from catalog.models import Asset, AssetKind, AssetStatus, Event
+from catalog.rights import Media
 from infra.errors import Conflict, NotFound
 from infra.queue import JOB_TASKS
 from infra.storage import ObjectStore, content_type_for
@@ -26,8 +38,53 @@ _THUMBNAIL_PATH = re.compile(r"^[A-Za-z0-9_-]{1,64}\.(?:vtt|jpg)$")
 _MANIFESTS = (".m3u8", ".mpd", ".vtt")
 
 
-@router.get("", response_model=Page[AssetOut])
+def visible_asset(asset_id: str, caller: access.Caller, session: SessionDep) -> Asset:
+    """The asset, if the caller may see it; else 404, as if it did not exist."""
+    return services.get_asset(asset_id, session=session, visible=caller.assets())
+
+
+def media_of(asset: Asset) -> Media:
+    """What using an asset counts as: live while it records, archive once recorded."""
+    return Media.LIVE if asset.status is AssetStatus.RECORDING else Media.ARCHIVE
+
+
+def allow_asset(
+    caller: access.Caller,
+    asset: Asset,
+    action: str,
+    *,
+    request: Request,
+    session: SessionDep,
+    media: Media | None = None,
+    seconds: float | None = None,
+) -> None:
+    """Enforce the caller's rights on one use of an asset (403/404 when refused). A request
+    made with a media token is checked again but not audited: the token's issue was."""
+    event = session.get(Event, asset.event_id)
+    assert event is not None
+    use = access.Use(
+        action=action,
+        media=media or media_of(asset),
+        subject_kind="asset",
+        subject_id=asset.id,
+        seconds=seconds,
+        event_id=asset.event_id,
+        asset_id=asset.id,
+    )
+    subject = caller.asset_subject(asset, event)
+    enforce(
+        caller,
+        use,
+        [subject],
+        request=request,
+        session=session,
+        missing=f"no asset with id {asset.id}",
+    )
+
+
+@router.get("", response_model=Page[AssetOut], dependencies=[READ])
 def list_assets(
+    caller: CallerDep,
     session: SessionDep,
     settings: SettingsDep,
     event_id: str | None = None,
@@ -38,39 +95,59 @@ def list_assets(
 ) -> Page[AssetOut]:
     """Assets, newest first, filtered by event, feed and status."""
     filters = services.AssetFilter(event_id=event_id, feed_id=feed_id, status=status)
-    assets, total = services.list_assets(filters, session=session, limit=limit, offset=offset)
+    assets, total = services.list_assets(
+        filters, session=session, limit=limit, offset=offset, visible=caller.assets()
+    )
     return Page(
-        items=[asset_out(settings, a, a.feed.name) for a in assets],
+        items=[_out(caller, settings, a) for a in assets],
         total=total,
         limit=limit,
         offset=offset,
     )
 
 
-@router.get("/{asset_id}", response_model=AssetOut)
-def get_asset(asset_id: str, session: SessionDep, settings: SettingsDep) -> AssetOut:
-    """One asset with its renditions, its playable master playlist and its download link."""
-    asset = services.get_asset(asset_id, session=session)
-    return asset_out(settings, asset, asset.feed.name)
+def _out(caller: access.Caller, settings: SettingsDep, asset: Asset) -> AssetOut:
+    token = (
+        media_token(caller, settings, asset.id) if "deliver" in caller.principal.scopes else None
+    )
+    return asset_out(settings, asset, asset.feed.name, token=token, staff=caller.principal.staff)
+
+
+@router.get("/{asset_id}", response_model=AssetOut, dependencies=[READ])
+def get_asset(
+    asset_id: str, caller: CallerDep, session: SessionDep, settings: SettingsDep
+) -> AssetOut:
+    """One asset with its renditions, its playable master playlist (signed for the caller) and
+    its download link."""
+    return _out(caller, settings, visible_asset(asset_id, caller, session))
 
 
 @router.get(
     "/{asset_id}/download",
     response_model=DownloadOut,
     responses={307: {"description": "Redirect to the presigned URL (with redirect=true)"}},
+    dependencies=[DELIVER],
 )
 def download(
     asset_id: str,
+    request: Request,
+    caller: CallerDep,
     session: SessionDep,
     settings: SettingsDep,
     store: StoreDep,
     redirect: bool = False,
 ) -> DownloadOut | RedirectResponse:
-    """A presigned, expiring URL for the original recording."""
-    asset = services.get_asset(asset_id, session=session)
+    """A short-lived presigned URL for the original recording; counted against quotas."""
+    asset = visible_asset(asset_id, caller, session)
     if asset.kind is AssetKind.LIVE:
         raise Conflict("a live recording has no single original; use its recording.m3u8")
-    expiry = settings.storage.presign_expiry_s
+    allow_asset(
+        caller, asset, "download", request=request, session=session,
+        media=Media.ARCHIVE, seconds=asset.duration_s,
+    )  # fmt: skip
+    expiry = (
+        settings.storage.presign_expiry_s if caller.principal.staff else settings.api.download_ttl_s
+    )
     url = store.presigned_get(asset.original_key, expires_s=expiry, filename=asset.filename)
     if redirect:
         return RedirectResponse(url, status_code=307)
@@ -79,10 +156,17 @@ def download(
     )
 
 
-@router.get("/{asset_id}/poster.jpg", response_class=RedirectResponse, status_code=307)
-def poster(asset_id: str, session: SessionDep, store: StoreDep) -> RedirectResponse:
+@router.get(
+    "/{asset_id}/poster.jpg",
+    response_class=RedirectResponse,
+    status_code=307,
+    dependencies=[READ],
+)
+def poster(
+    asset_id: str, caller: CallerDep, session: SessionDep, store: StoreDep
+) -> RedirectResponse:
     """The poster thumbnail (a redirect to a presigned URL)."""
-    asset = services.get_asset(asset_id, session=session)
+    asset = visible_asset(asset_id, caller, session)
     if not asset.poster_key:
         raise NotFound(f"asset {asset_id} has no poster yet")
     return RedirectResponse(store.presigned_get(asset.poster_key), status_code=307)
@@ -99,14 +183,28 @@ def poster(asset_id: str, session: SessionDep, store: StoreDep) -> RedirectRespo
         307: {"description": "A segment: redirect to its presigned URL"},
     },
 )
-def hls(asset_id: str, path: str, session: SessionDep, store: StoreDep) -> Response:
+def hls(
+    asset_id: str,
+    path: str,
+    request: Request,
+    caller: MediaCallerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+) -> Response:
     """The asset's ladder: HLS master, media and I-frame playlists, and the DASH manifest. They
-    are served here, so their relative URIs resolve back to this route; every segment is a
-    redirect to a short-lived presigned URL."""
-    asset = services.get_asset(asset_id, session=session)
+    are served here with a media token on every URI they hold, bound to the caller and the
+    asset and expiring (``api.token_ttl_s``); every segment is a redirect to a short-lived
+    presigned URL. Called with an API key, a new token is issued; called with a token, the same
+    token is carried on, so a leaked playlist stops working when it expires."""
+    check_bound(caller, asset_id, f"{path} for asset {asset_id}")
+    asset = visible_asset(asset_id, caller, session)
     if not asset.master_playlist_key or not _LADDER_PATH.match(path):
         raise NotFound(f"no {path} for asset {asset_id}")
-    return _serve(store, asset.master_playlist_key.rsplit("/", 1)[0] + "/" + path, path, asset_id)
+    allow_asset(caller, asset, "stream", request=request, session=session)
+    token = request.query_params.get("token") or media_token(caller, settings, asset.id)
+    key = asset.master_playlist_key.rsplit("/", 1)[0] + "/" + path
+    return _serve(store, key, path, asset_id, token=token, ttl=settings.api.download_ttl_s)
 
 
 @router.get(
@@ -117,24 +215,33 @@ def hls(asset_id: str, path: str, session: SessionDep, store: StoreDep) -> Respo
         307: {"description": "A sprite sheet or poster: redirect to its presigned URL"},
     },
 )
-def thumbnails(asset_id: str, path: str, session: SessionDep, store: StoreDep) -> Response:
+def thumbnails(
+    asset_id: str, path: str, caller: MediaCallerDep, session: SessionDep, store: StoreDep
+) -> Response:
     """The scrubbing thumbnails: ``thumbnails.vtt`` and the sprite sheets its cues point into."""
-    asset = services.get_asset(asset_id, session=session)
+    check_bound(caller, asset_id, f"{path} for asset {asset_id}")
+    asset = visible_asset(asset_id, caller, session)
     if not asset.thumbnails_key or not _THUMBNAIL_PATH.match(path):
         raise NotFound(f"no {path} for asset {asset_id}")
     return _serve(store, asset.thumbnails_key.rsplit("/", 1)[0] + "/" + path, path, asset_id)
 
 
-@router.get("/{asset_id}/proxy.mp4", response_class=RedirectResponse, status_code=307)
+@router.get(
+    "/{asset_id}/proxy.mp4",
+    response_class=RedirectResponse,
+    status_code=307,
+    dependencies=[EDIT],
+)
 def proxy(asset_id: str, session: SessionDep, store: StoreDep) -> RedirectResponse:
-    """The editor proxy (a redirect to a presigned URL; browsers play and seek it as it is)."""
+    """The editor proxy, for staff (a redirect to a presigned URL; browsers play and seek it as
+    it is). Broadcasters get the ladder, under their rights."""
     asset = services.get_asset(asset_id, session=session)
     if not asset.proxy_key:
         raise NotFound(f"asset {asset_id} has no proxy yet")
     return RedirectResponse(store.presigned_get(asset.proxy_key), status_code=307)
 
 
-@router.post("/{asset_id}/mezzanine", response_model=JobOut, status_code=202)
+@router.post("/{asset_id}/mezzanine", response_model=JobOut, status_code=202, dependencies=[EDIT])
 def order_mezzanine(
     asset_id: str, session: SessionDep, settings: SettingsDep, jobs: JobsDep
 ) -> JobOut:
@@ -147,23 +254,56 @@ def order_mezzanine(
     return job_out(job)
 
 
-@router.get("/{asset_id}/mezzanine.mxf", response_class=RedirectResponse, status_code=307)
-def mezzanine(asset_id: str, session: SessionDep, store: StoreDep) -> RedirectResponse:
-    """The XDCAM HD422 file, once made (a redirect to a presigned download URL)."""
-    asset = services.get_asset(asset_id, session=session)
+@router.get(
+    "/{asset_id}/mezzanine.mxf",
+    response_class=RedirectResponse,
+    status_code=307,
+    dependencies=[DELIVER],
+)
+def mezzanine(
+    asset_id: str,
+    request: Request,
+    caller: CallerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+) -> RedirectResponse:
+    """The XDCAM HD422 file, once made (a redirect to a presigned download URL); an archive
+    download, counted against quotas."""
+    asset = visible_asset(asset_id, caller, session)
     if not asset.mezzanine_key:
         raise NotFound(f"asset {asset_id} has no mezzanine; order one with POST .../mezzanine")
+    allow_asset(
+        caller, asset, "download.mezzanine", request=request, session=session,
+        media=Media.ARCHIVE, seconds=asset.duration_s,
+    )  # fmt: skip
     name = asset.mezzanine_key.rsplit("/", 1)[-1]
-    return RedirectResponse(store.presigned_get(asset.mezzanine_key, filename=name), 307)
+    url = store.presigned_get(
+        asset.mezzanine_key, filename=name, expires_s=settings.api.download_ttl_s
+    )
+    return RedirectResponse(url, 307)
 
 
-def _serve(store: ObjectStore, key: str, path: str, asset_id: str) -> Response:
+def _serve(
+    store: ObjectStore,
+    key: str,
+    path: str,
+    asset_id: str,
+    *,
+    token: str | None = None,
+    ttl: int = 900,
+) -> Response:
     if path.endswith(_MANIFESTS):
+        body = store.get_bytes(key).decode()
+        if token is not None and path.endswith(".m3u8"):
+            body = sign_hls(body, token)
+        elif token is not None and path.endswith(".mpd"):
+            body = sign_mpd(body, token)
         return Response(
-            store.get_bytes(key),
+            body,
             media_type=content_type_for(key),
             headers={"Cache-Control": "private, max-age=5"},
         )
     if not store.exists(key):
         raise NotFound(f"no {path} for asset {asset_id}")
-    return RedirectResponse(store.presigned_get(key, expires_s=900), status_code=307)
+    return RedirectResponse(store.presigned_get(key, expires_s=ttl), status_code=307)

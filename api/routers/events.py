@@ -7,10 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Query, status
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import OPERATE, READ, CallerDep, media_token
 from api.deps import SessionDep, SessionFactoryDep, SettingsDep, StoreDep
 from api.problems import problem
 from api.schemas import (
     EventCreate,
+    EventEnd,
     EventOut,
     EventSummary,
     IngestIn,
@@ -19,22 +21,40 @@ from api.schemas import (
     event_out,
     event_summary,
 )
-from catalog import services
+from catalog import access, services
+from catalog.models import utcnow
 from infra.errors import BadRequest
+from infra.settings import Settings
 from ingest.files import FeedFile, ingest_files
 from transcode.profiles import load_profile
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
 
-@router.get("", response_model=Page[EventSummary])
+def event_detail(
+    event_id: str, caller: access.Caller, session: SessionDep, settings: Settings
+) -> EventOut:
+    """An event with the feeds and recordings the caller may see, media URLs signed for it."""
+    event = services.get_event(event_id, session=session, detail=True, visible=caller.visibility())
+    signs = "deliver" in caller.principal.scopes and caller.principal.key_id is not None
+
+    def token_for(asset_id: str) -> str | None:
+        return media_token(caller, settings, asset_id) if signs else None
+
+    return event_out(settings, event, staff=caller.principal.staff, token_for=token_for)
+
+
+@router.get("", response_model=Page[EventSummary], dependencies=[READ])
 def list_events(
+    caller: CallerDep,
     session: SessionDep,
     limit: int = Query(50, ge=1, le=200),
     offset: int = Query(0, ge=0),
 ) -> Page[EventSummary]:
-    """Events, newest first."""
-    events, total = services.list_events(session=session, limit=limit, offset=offset)
+    """Events, newest first (those the caller has rights to)."""
+    events, total = services.list_events(
+        session=session, limit=limit, offset=offset, visible=caller.events()
+    )
     return Page(
         items=[event_summary(e) for e in events],
         total=total,
@@ -43,8 +63,12 @@ def list_events(
     )
 
 
-@router.post("", response_model=EventOut, status_code=status.HTTP_201_CREATED)
-def create_event(body: EventCreate, session: SessionDep, settings: SettingsDep) -> EventOut:
+@router.post(
+    "", response_model=EventOut, status_code=status.HTTP_201_CREATED, dependencies=[OPERATE]
+)
+def create_event(
+    body: EventCreate, caller: CallerDep, session: SessionDep, settings: SettingsDep
+) -> EventOut:
     """Create an event, optionally with its own encoding profile."""
     if body.profile is not None:
         load_profile(body.profile, settings.media.profiles_dir)  # 400 with the known names
@@ -56,13 +80,28 @@ def create_event(body: EventCreate, session: SessionDep, settings: SettingsDep) 
         clock_origin=body.clock_origin,
         profile=body.profile,
     )
-    return event_out(settings, services.get_event(event.id, session=session, detail=True))
+    event.ended_at = body.ended_at
+    return event_detail(event.id, caller, session, settings)
 
 
-@router.get("/{event_id}", response_model=EventOut)
-def get_event(event_id: str, session: SessionDep, settings: SettingsDep) -> EventOut:
-    """One event with its feeds, their assets and renditions."""
-    return event_out(settings, services.get_event(event_id, session=session, detail=True))
+@router.get("/{event_id}", response_model=EventOut, dependencies=[READ])
+def get_event(
+    event_id: str, caller: CallerDep, session: SessionDep, settings: SettingsDep
+) -> EventOut:
+    """One event with its feeds, their assets and renditions (those the caller has rights to)."""
+    return event_detail(event_id, caller, session, settings)
+
+
+@router.post("/{event_id}/end", response_model=EventOut, dependencies=[OPERATE])
+def end_event(
+    event_id: str, body: EventEnd, caller: CallerDep, session: SessionDep, settings: SettingsDep
+) -> EventOut:
+    """Record that the event finished (now, or at ``ended_at``): embargoes counted from the
+    event's end run from here."""
+    event = services.get_event(event_id, session=session)
+    event.ended_at = body.ended_at or utcnow()
+    session.flush()
+    return event_detail(event.id, caller, session, settings)
 
 
 @router.post(
@@ -70,6 +109,7 @@ def get_event(event_id: str, session: SessionDep, settings: SettingsDep) -> Even
     response_model=list[IngestResultOut],
     status_code=status.HTTP_201_CREATED,
     responses={422: {"description": "One or more files could not be ingested"}},
+    dependencies=[OPERATE],
 )
 async def ingest(
     event_id: str,

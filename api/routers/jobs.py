@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.auth import EDIT, OPERATE
 from api.deps import JobsDep, SessionDep
 from api.schemas import JobOut, job_out
 from catalog import services
 from infra.errors import Conflict
 from infra.queue import JOB_TASKS
 
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"], dependencies=[EDIT])
+"""Jobs are the host's business: staff only (broadcasters follow their replays' progress)."""
 
 
 @router.get("", response_model=list[JobOut])
@@ -25,7 +27,7 @@ def get_job(job_id: str, session: SessionDep) -> JobOut:
     return job_out(services.get_job(job_id, session=session))
 
 
-@router.post("/{job_id}/retry", response_model=JobOut, status_code=202)
+@router.post("/{job_id}/retry", response_model=JobOut, status_code=202, dependencies=[OPERATE])
 def retry_job(job_id: str, session: SessionDep, jobs: JobsDep) -> JobOut:
     """Queue a failed or dead job again with a fresh set of attempts (409 while it runs)."""
     job = services.get_job(job_id, session=session)

@@ -7,10 +7,11 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from api.auth import READ
 from api.deps import SettingsDep
 from transcode.profiles import available_profiles, load_profile
 
-router = APIRouter(prefix="/v1/profiles", tags=["profiles"])
+router = APIRouter(prefix="/v1/profiles", tags=["profiles"], dependencies=[READ])
 
 
 @router.get("")

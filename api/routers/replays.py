@@ -3,9 +3,12 @@ event's markers and auto-replay rules."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Request, status
+from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
+from api.auth import DELIVER, EDIT, ORDER, READ, CallerDep, enforce
 from api.deps import JobsDep, SessionDep, SettingsDep, StoreDep
 from api.schemas import (
     MarkerIn,
@@ -18,24 +21,74 @@ from api.schemas import (
     replay_out,
     rule_out,
 )
+from catalog import access, services
 from catalog import replays as service
-from catalog import services
-from catalog.models import Replay, ReplayKind
-from infra.errors import BadRequest
+from catalog.models import Event, Replay, ReplayKind
+from catalog.rights import Media
+from infra.errors import BadRequest, NotFound
 from infra.queue import JOB_TASKS
+from infra.settings import Settings
 from infra.storage import ObjectStore
 
 router = APIRouter(tags=["replays"])
 
 
-def _out(replay: Replay, store: ObjectStore, *, session: Session) -> ReplayOut:
+def _out(
+    replay: Replay,
+    caller: access.Caller,
+    store: ObjectStore,
+    settings: Settings,
+    *,
+    session: Session,
+) -> ReplayOut:
+    """Staff and the broadcaster who ordered it get the outputs' signed URLs; other
+    broadcasters get them through ``/download``, which checks and counts the use."""
     job = services.get_job(replay.job_id, session=session) if replay.job_id else None
-    return replay_out(replay, job, store)
+    principal = caller.principal
+    links = principal.staff or replay.broadcaster_id == principal.broadcaster_id
+    expires = None if principal.staff else settings.api.download_ttl_s
+    return replay_out(
+        replay, job, store, links=links, expires_s=expires, api_url=settings.api.public_url
+    )
 
 
-@router.post("/v1/replays", response_model=ReplayOut, status_code=status.HTTP_202_ACCEPTED)
+def visible_replay(replay_id: str, caller: access.Caller, session: Session) -> Replay:
+    replay = session.scalar(
+        select(Replay)
+        .where(Replay.id == replay_id, caller.replays())
+        .options(selectinload(Replay.sources))
+    )
+    if replay is None:
+        raise NotFound(f"no replay with id {replay_id}")
+    return replay
+
+
+def _use(caller: access.Caller, replay: Replay, action: str, *, counted: bool) -> access.Use:
+    return access.Use(
+        action=action,
+        media=Media.CLIPS,
+        subject_kind="replay",
+        subject_id=replay.id,
+        seconds=replay.clock_end_s - replay.clock_start_s if counted else None,
+        event_id=replay.event_id,
+        replay_id=replay.id,
+    )
+
+
+@router.post(
+    "/v1/replays",
+    response_model=ReplayOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[ORDER],
+)
 def order_replay(
-    body: ReplayIn, session: SessionDep, settings: SettingsDep, store: StoreDep, jobs: JobsDep
+    body: ReplayIn,
+    request: Request,
+    caller: CallerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    jobs: JobsDep,
 ) -> ReplayOut:
     """Order a replay. Checked against the recordings first (a range outside them, a gap, a feed
     of another event, an empty range or an unknown marker is refused with the reason and nothing
@@ -54,31 +107,93 @@ def order_replay(
         ),
         session=session,
         max_attempts=settings.jobs.max_attempts,
+        visible=None if caller.unrestricted else caller.visibility(),
+        broadcaster_id=caller.principal.broadcaster_id,
     )
+    if not caller.unrestricted:
+        # Every source must be usable as a clip now, within the quotas; the clip is counted.
+        event = session.get(Event, replay.event_id)
+        assert event is not None
+        subjects = caller.replay_subjects(replay, event, replay.sources)
+        enforce(
+            caller, _use(caller, replay, "replay.order", counted=True), subjects,
+            request=request, session=session, missing=None,
+        )  # fmt: skip
     assert replay.job_id is not None
     jobs.send(JOB_TASKS["replay"], replay.job_id)
-    return _out(replay, store, session=session)
+    return _out(replay, caller, store, settings, session=session)
 
 
-@router.get("/v1/replays/{replay_id}", response_model=ReplayOut)
-def get_replay(replay_id: str, session: SessionDep, store: StoreDep) -> ReplayOut:
-    """A replay's state, progress and, once made, its outputs with signed URLs."""
-    return _out(service.get_replay(replay_id, session=session), store, session=session)
+@router.get("/v1/replays/{replay_id}", response_model=ReplayOut, dependencies=[READ])
+def get_replay(
+    replay_id: str, caller: CallerDep, session: SessionDep, settings: SettingsDep, store: StoreDep
+) -> ReplayOut:
+    """A replay's state, progress and, once made, its outputs with signed URLs. A replay is
+    seen only while the caller has rights to every one of its sources."""
+    return _out(
+        visible_replay(replay_id, caller, session), caller, store, settings, session=session
+    )
 
 
-@router.get("/v1/events/{event_id}/replays", response_model=list[ReplayOut])
-def list_replays(event_id: str, session: SessionDep, store: StoreDep) -> list[ReplayOut]:
-    """The event's replays, oldest first."""
-    services.get_event(event_id, session=session)
-    return [
-        _out(r, store, session=session) for r in service.list_replays(event_id, session=session)
-    ]
+@router.get(
+    "/v1/replays/{replay_id}/download",
+    response_class=RedirectResponse,
+    status_code=307,
+    dependencies=[DELIVER],
+)
+def download_replay(
+    replay_id: str,
+    request: Request,
+    caller: CallerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+) -> RedirectResponse:
+    """The replay's zip (every output and its manifest): a redirect to a short-lived presigned
+    URL. A broadcaster's use of a host replay is checked (the intersection of its sources'
+    rights: clips, embargo, quotas) and counted; its own orders were counted when placed."""
+    replay = visible_replay(replay_id, caller, session)
+    if not replay.package_key:
+        raise NotFound(f"replay {replay_id} is not ready yet")
+    own = (
+        replay.broadcaster_id is not None
+        and replay.broadcaster_id == caller.principal.broadcaster_id
+    )
+    event = session.get(Event, replay.event_id)
+    assert event is not None
+    enforce(
+        caller, _use(caller, replay, "replay.download", counted=not own),
+        caller.replay_subjects(replay, event, replay.sources),
+        request=request, session=session, missing=f"no replay with id {replay_id}",
+    )  # fmt: skip
+    url = store.presigned_get(
+        replay.package_key,
+        filename=f"replay-{replay.id}.zip",
+        expires_s=settings.api.download_ttl_s,
+    )
+    return RedirectResponse(url, status_code=307)
+
+
+@router.get("/v1/events/{event_id}/replays", response_model=list[ReplayOut], dependencies=[READ])
+def list_replays(
+    event_id: str, caller: CallerDep, session: SessionDep, settings: SettingsDep, store: StoreDep
+) -> list[ReplayOut]:
+    """The event's replays the caller may see, oldest first."""
+    services.get_event(event_id, session=session, visible=caller.visibility())
+    replays = session.scalars(
+        select(Replay)
+        .where(Replay.event_id == event_id, caller.replays())
+        .options(selectinload(Replay.sources))
+        .order_by(Replay.created_at)
+    ).all()
+    return [_out(r, caller, store, settings, session=session) for r in replays]
 
 
 @router.post(
     "/v1/events/{event_id}/markers",
     response_model=MarkerOut,
     status_code=status.HTTP_201_CREATED,
+    dependencies=[EDIT],
 )
 def add_marker(
     event_id: str, body: MarkerIn, session: SessionDep, settings: SettingsDep, jobs: JobsDep
@@ -114,10 +229,10 @@ def add_marker(
     return marker_out(marker, replay_ids)
 
 
-@router.get("/v1/events/{event_id}/markers", response_model=list[MarkerOut])
-def list_markers(event_id: str, session: SessionDep) -> list[MarkerOut]:
+@router.get("/v1/events/{event_id}/markers", response_model=list[MarkerOut], dependencies=[READ])
+def list_markers(event_id: str, caller: CallerDep, session: SessionDep) -> list[MarkerOut]:
     """The event's markers in event-clock order."""
-    services.get_event(event_id, session=session)
+    services.get_event(event_id, session=session, visible=caller.visibility())
     return [marker_out(m) for m in service.list_markers(event_id, session=session)]
 
 
@@ -125,6 +240,7 @@ def list_markers(event_id: str, session: SessionDep) -> list[MarkerOut]:
     "/v1/events/{event_id}/replay-rules",
     response_model=RuleOut,
     status_code=status.HTTP_201_CREATED,
+    dependencies=[EDIT],
 )
 def add_rule(event_id: str, body: RuleIn, session: SessionDep) -> RuleOut:
     """Every later marker tagged ``tag`` gets replays of ``kinds`` around it."""
@@ -140,7 +256,7 @@ def add_rule(event_id: str, body: RuleIn, session: SessionDep) -> RuleOut:
     return rule_out(rule)
 
 
-@router.get("/v1/events/{event_id}/replay-rules", response_model=list[RuleOut])
+@router.get("/v1/events/{event_id}/replay-rules", response_model=list[RuleOut], dependencies=[EDIT])
 def list_rules(event_id: str, session: SessionDep) -> list[RuleOut]:
     services.get_event(event_id, session=session)
     return [rule_out(r) for r in service.list_rules(event_id, session=session)]

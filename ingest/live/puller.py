@@ -12,9 +12,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from catalog import services
-from catalog.models import AssetStatus, FeedState
+from catalog import access, services
+from catalog.models import AssetStatus, FeedState, utcnow
 from infra.database import session_scope
+from infra.queue import send_webhook
 from ingest.live.spool import Anchor, LiveRuntime, commit_ready, drain
 from ingest.media.segmenter import (
     LIST_NAME,
@@ -56,16 +57,31 @@ class FeedPuller(threading.Thread):
             return
         self._last_state = (state, detail)
         log.info("feed %s: %s %s", self.feed_id[:8], state.value, detail or "")
+        deliveries: list[str] = []
         with session_scope(self.runtime.sessions) as session:
             feed = services.get_feed(self.feed_id, session=session)
+            went_live = state is FeedState.LIVE and feed.state is not FeedState.LIVE
             feed.state, feed.state_detail = state, detail
             asset = services.live_asset(feed, session=session)
             if state is FeedState.LIVE:
                 asset.status = AssetStatus.RECORDING
+            if went_live:
+                session.flush()
+                payload = {
+                    "feed_id": feed.id,
+                    "event_id": feed.event_id,
+                    "feed": feed.name,
+                    "asset_id": asset.id,
+                }
+                deliveries = access.notify_in_rights(
+                    "feed.live", payload, session=session, now=utcnow(), asset_id=asset.id
+                )
             elif state in (FeedState.STOPPED, FeedState.FAILED):
                 asset.status = AssetStatus.READY if asset.size_bytes else AssetStatus.FAILED
                 if state is FeedState.FAILED:
                     feed.enabled = False
+        for delivery_id in deliveries:
+            send_webhook(self.runtime.settings, delivery_id)
 
     def _feed(self) -> tuple[str, bool]:
         with session_scope(self.runtime.sessions) as session:

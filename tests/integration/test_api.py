@@ -1,11 +1,11 @@
 """The API's contract: problem+json errors, validation, ingest over HTTP, readiness."""
 
-import httpx
+from tests import staff
 
 
 def test_health_and_ready(api_url):
-    assert httpx.get(f"{api_url}/health").json() == {"status": "ok"}
-    ready = httpx.get(f"{api_url}/ready").json()
+    assert staff.get(f"{api_url}/health").json() == {"status": "ok"}
+    ready = staff.get(f"{api_url}/ready").json()
     assert ready["checks"] == {"database": "ok", "storage": "ok", "broker": "ok"}
 
 
@@ -16,14 +16,14 @@ def test_unknown_ids_are_problem_json_404(api_url):
         "/v1/jobs/nope",
         "/v1/assets/nope/hls/master.m3u8",
     ):
-        answer = httpx.get(api_url + path)
+        answer = staff.get(api_url + path)
         assert answer.status_code == 404, path
         assert answer.headers["content-type"] == "application/problem+json"
         assert answer.json()["status"] == 404
 
 
 def test_malformed_json_is_a_422_problem(api_url):
-    answer = httpx.post(
+    answer = staff.post(
         f"{api_url}/v1/events", content=b"{not json", headers={"content-type": "application/json"}
     )
     assert answer.status_code == 422
@@ -31,16 +31,16 @@ def test_malformed_json_is_a_422_problem(api_url):
 
 
 def test_duplicate_event_is_a_conflict(api_url):
-    assert httpx.post(f"{api_url}/v1/events", json={"name": "Relay final"}).status_code == 201
-    again = httpx.post(f"{api_url}/v1/events", json={"name": "Relay final"})
+    assert staff.post(f"{api_url}/v1/events", json={"name": "Relay final"}).status_code == 201
+    again = staff.post(f"{api_url}/v1/events", json={"name": "Relay final"})
     assert again.status_code == 409 and "already exists" in again.json()["detail"]
 
 
 def test_ingest_over_http(api_url, embedded, worker, camera_clip, bad_files):
-    event = httpx.post(f"{api_url}/v1/events", json={"name": "Long jump"}).json()
+    event = staff.post(f"{api_url}/v1/events", json={"name": "Long jump"}).json()
     root = embedded.home.parent
     relative = camera_clip.relative_to(root).as_posix()
-    ok = httpx.post(
+    ok = staff.post(
         f"{api_url}/v1/events/{event['id']}/ingest",
         json={"feeds": [{"feed": "cam1", "path": relative}]},
         timeout=60,
@@ -48,10 +48,10 @@ def test_ingest_over_http(api_url, embedded, worker, camera_clip, bad_files):
     assert ok.status_code == 201, ok.text
     [result] = ok.json()
     assert result["asset_id"] and result["ladder_job_id"]
-    job = httpx.get(f"{api_url}/v1/jobs/{result['ladder_job_id']}").json()
+    job = staff.get(f"{api_url}/v1/jobs/{result['ladder_job_id']}").json()
     assert job["kind"] == "ladder" and 0.0 <= job["progress"] <= 1.0
 
-    bad = httpx.post(
+    bad = staff.post(
         f"{api_url}/v1/events/{event['id']}/ingest",
         json={
             "feeds": [{"feed": "cam2", "path": bad_files["truncated"].relative_to(root).as_posix()}]
@@ -60,22 +60,22 @@ def test_ingest_over_http(api_url, embedded, worker, camera_clip, bad_files):
     )
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
     [failed] = bad.json()["results"]
-    failed_job = httpx.get(f"{api_url}/v1/jobs/{failed['job_id']}").json()
+    failed_job = staff.get(f"{api_url}/v1/jobs/{failed['job_id']}").json()
     assert failed_job["status"] == "failed" and "not readable media" in failed_job["error"]
 
     for path in ("../../etc/passwd", "/etc/passwd"):
-        escape = httpx.post(
+        escape = staff.post(
             f"{api_url}/v1/events/{event['id']}/ingest",
             json={"feeds": [{"feed": "cam3", "path": path}]},
         )
         assert escape.status_code == 422, path
-    unknown = httpx.post(
+    unknown = staff.post(
         f"{api_url}/v1/events/nope/ingest", json={"feeds": [{"feed": "cam1", "path": relative}]}
     )
     assert unknown.status_code == 404
 
 
 def test_openapi_is_published(api_url):
-    spec = httpx.get(f"{api_url}/openapi.json").json()
+    spec = staff.get(f"{api_url}/openapi.json").json()
     assert "/v1/assets/{asset_id}" in spec["paths"]
-    assert httpx.get(f"{api_url}/docs").status_code == 200
+    assert staff.get(f"{api_url}/docs").status_code == 200

@@ -10,7 +10,6 @@ from dataclasses import replace
 from datetime import UTC
 from fractions import Fraction
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -23,6 +22,7 @@ from infra.storage import ObjectStore
 from ingest.clock_sync import picture_at
 from ingest.live.spool import LiveRuntime, drain
 from ingest.live.supervisor import Supervisor
+from tests import staff
 from tests.conftest import free_port
 from tests.unit.test_media import decoded_frames
 from transcode import framecode
@@ -46,7 +46,7 @@ def simulator(ffmpeg, live_settings) -> Iterator[Simulator]:
     )  # fmt: skip
     sim.start()
     for cam in sim.cameras:  # a camera is on air once its playlist is served
-        wait_until(lambda c=cam: httpx.get(c.url).status_code == 200, timeout=20)
+        wait_until(lambda c=cam: staff.get(c.url).status_code == 200, timeout=20)
     yield sim
     sim.stop()
 
@@ -85,7 +85,7 @@ def one_camera(ffmpeg, folder, protocol="hls"):
     )  # fmt: skip
     sim.start()
     if protocol == "hls":
-        wait_until(lambda: httpx.get(sim.cameras[0].url).status_code == 200, timeout=20)
+        wait_until(lambda: staff.get(sim.cameras[0].url).status_code == 200, timeout=20)
     return sim
 
 
@@ -144,10 +144,10 @@ def test_live_playlists_play_and_gain_renditions(live_event, sessions, api_url, 
     _, (cam1, _) = live_event
     # The live worker transcodes each landed segment to 360p (the 640x360 source's only rung).
     wait_until(lambda: sum(1 for r in segments_of(sessions, cam1) if r[5]) >= 2, timeout=60)
-    master = httpx.get(f"{api_url}/v1/feeds/{cam1}/live.m3u8")
+    master = staff.get(f"{api_url}/v1/feeds/{cam1}/live.m3u8")
     assert master.status_code == 200
     assert "live/360p.m3u8" in master.text and "live/source.m3u8" in master.text
-    media = httpx.get(f"{api_url}/v1/feeds/{cam1}/live/360p.m3u8").text
+    media = staff.get(f"{api_url}/v1/feeds/{cam1}/live/360p.m3u8").text
     assert "#EXT-X-ENDLIST" not in media and "#EXT-X-PROGRAM-DATE-TIME:" in media
     frames = decoded_frames(ffmpeg, f"{api_url}/v1/feeds/{cam1}/live/source.m3u8", seconds=4)
     assert frames == 100  # 4 s at 25 fps, across segment boundaries
@@ -184,7 +184,7 @@ def test_sync_lines_cameras_up_to_the_frame(live_event, sessions, store, api_url
 
     # Both cameras reconnected in earlier tests: compare within their current connections.
     wait_until(lambda: min(since_reconnect(cam1), since_reconnect(cam2)) >= 7, timeout=90)
-    answer = httpx.post(
+    answer = staff.post(
         f"{api_url}/v1/events/{event_id}/sync", params={"window_s": 12}, timeout=120
     )
     assert answer.status_code == 200, answer.text
@@ -214,7 +214,7 @@ def test_a_replay_is_cut_from_recordings_still_growing(live_event, sessions, api
     event_id, (cam1, cam2) = live_event
     rows1, rows2 = segments_of(sessions, cam1), segments_of(sessions, cam2)
     end = min(rows1[-1][2] + rows1[-1][3], rows2[-1][2] + rows2[-1][3]) - 0.5
-    answer = httpx.post(
+    answer = staff.post(
         f"{api_url}/v1/replays",
         json={"event_id": event_id, "kind": "angles", "start_s": end - 4.0, "end_s": end},
         timeout=30,
@@ -222,10 +222,10 @@ def test_a_replay_is_cut_from_recordings_still_growing(live_event, sessions, api
     assert answer.status_code == 202, answer.text
     [job] = wait_for(sessions, [answer.json()["job_id"]], timeout=180)
     assert job.status.value == "succeeded", job.error
-    replay = httpx.get(f"{api_url}/v1/replays/{answer.json()['id']}").json()
+    replay = staff.get(f"{api_url}/v1/replays/{answer.json()['id']}").json()
     firsts = []
     for output in replay["outputs"]:
-        data = httpx.get(output["url"], follow_redirects=True, timeout=60).content
+        data = staff.get(output["url"], follow_redirects=True, timeout=60).content
         with av.open(io.BytesIO(data)) as container:
             codes = [
                 framecode.read(f.to_ndarray(format="bgr24")) for f in container.decode(video=0)
@@ -241,29 +241,29 @@ def test_a_replay_is_cut_from_recordings_still_growing(live_event, sessions, api
 def test_stop_and_restart_leaves_a_recorded_gap_and_nothing_lost(live_event, sessions, api_url):
     _, (_, cam2) = live_event
     wait_until(lambda: len(segments_of(sessions, cam2)) >= 2)
-    assert httpx.post(f"{api_url}/v1/feeds/{cam2}/stop").status_code == 202
+    assert staff.post(f"{api_url}/v1/feeds/{cam2}/stop").status_code == 202
     wait_until(lambda: feed_state(sessions, cam2)[0] is FeedState.STOPPED)
     stopped = segments_of(sessions, cam2)
     time.sleep(3)
     # Nothing lands while stopped (renditions of the last segments may still arrive).
     assert [r[:5] for r in segments_of(sessions, cam2)] == [r[:5] for r in stopped]
-    recording = httpx.get(f"{api_url}/v1/feeds/{cam2}/live/source.m3u8").text
+    recording = staff.get(f"{api_url}/v1/feeds/{cam2}/live/source.m3u8").text
     assert recording.rstrip().endswith("#EXT-X-ENDLIST")
     with session_scope(sessions) as session:
         asset_id = services.find_live_asset(cam2, session=session).id
-    asset = httpx.get(f"{api_url}/v1/assets/{asset_id}").json()
+    asset = staff.get(f"{api_url}/v1/assets/{asset_id}").json()
     assert asset["status"] == "ready" and asset["download_url"] is None
     assert asset["playlist_url"].endswith(f"/v1/assets/{asset_id}/recording.m3u8")
-    assert httpx.get(f"{api_url}/v1/assets/{asset_id}/download").status_code == 409
-    vod = httpx.get(f"{api_url}/v1/assets/{asset_id}/recording/source.m3u8").text
+    assert staff.get(f"{api_url}/v1/assets/{asset_id}/download").status_code == 409
+    vod = staff.get(f"{api_url}/v1/assets/{asset_id}/recording/source.m3u8").text
     assert "#EXT-X-PLAYLIST-TYPE:VOD" in vod and vod.count("#EXTINF") == len(stopped)
-    assert httpx.post(f"{api_url}/v1/feeds/{cam2}/start").status_code == 202
+    assert staff.post(f"{api_url}/v1/feeds/{cam2}/start").status_code == 202
     wait_until(lambda: len(segments_of(sessions, cam2)) >= len(stopped) + 2)
     rows = segments_of(sessions, cam2)
     assert [r[1] for r in rows] == list(range(len(rows)))
     resumed = rows[len(stopped)]
     assert resumed[4] is True  # discontinuity
-    gaps = httpx.get(f"{api_url}/v1/feeds/{cam2}/gaps").json()
+    gaps = staff.get(f"{api_url}/v1/feeds/{cam2}/gaps").json()
     assert gaps, "the stop must be a recorded gap"
     last_before = stopped[-1][2] + stopped[-1][3]
     assert gaps[-1]["clock_start_s"] == pytest.approx(last_before, abs=0.01)
@@ -288,9 +288,9 @@ def test_a_dropped_source_is_reconnected_and_the_gap_says_why(
     wait_until(lambda: feed_state(sessions, cam1)[0] is FeedState.LIVE and any(
         r[4] for r in segments_of(sessions, cam1)[before:]
     ), timeout=60)  # fmt: skip
-    reasons = [g["reason"] for g in httpx.get(f"{api_url}/v1/feeds/{cam1}/gaps").json()]
+    reasons = [g["reason"] for g in staff.get(f"{api_url}/v1/feeds/{cam1}/gaps").json()]
     assert any(r.startswith("source dropped") for r in reasons), reasons
-    feed = httpx.get(f"{api_url}/v1/feeds/{cam1}").json()
+    feed = staff.get(f"{api_url}/v1/feeds/{cam1}").json()
     assert feed["source_format"] == "h264 480x270 25 +aac"
     assert feed["state_detail"] == (
         "source changed from h264 640x360 25 +aac to h264 480x270 25 +aac"
@@ -299,13 +299,13 @@ def test_a_dropped_source_is_reconnected_and_the_gap_says_why(
 
 def test_a_source_that_never_connects_ends_failed(sessions, supervisor, api_url):
     dead = f"http://127.0.0.1:{free_port()}/nobody/index.m3u8"
-    event = httpx.post(f"{api_url}/v1/events", json={"name": "Empty stadium"}).json()
-    feed = httpx.post(
+    event = staff.post(f"{api_url}/v1/events", json={"name": "Empty stadium"}).json()
+    feed = staff.post(
         f"{api_url}/v1/events/{event['id']}/feeds",
         json={"name": "cam9", "source": dead, "start": True},
     ).json()
     wait_until(lambda: feed_state(sessions, feed["id"])[0] is FeedState.FAILED, timeout=60)
-    answer = httpx.get(f"{api_url}/v1/feeds/{feed['id']}").json()
+    answer = staff.get(f"{api_url}/v1/feeds/{feed['id']}").json()
     assert (
         answer["state"] == "failed" and "never connected after 2 attempts" in answer["state_detail"]
     )
@@ -313,19 +313,19 @@ def test_a_source_that_never_connects_ends_failed(sessions, supervisor, api_url)
 
 
 def test_bad_feed_requests_are_refused(api_url):
-    event = httpx.post(f"{api_url}/v1/events", json={"name": "Bad feeds"}).json()
+    event = staff.post(f"{api_url}/v1/events", json={"name": "Bad feeds"}).json()
     base = f"{api_url}/v1/events/{event['id']}/feeds"
-    assert httpx.post(base, json={"name": "x", "source": "ftp://cam"}).status_code == 400
-    assert httpx.post(base, json={"name": "x", "source": "/etc/passwd"}).status_code == 400
-    assert httpx.post(base, json={"name": "../x", "source": "srt://h:1"}).status_code == 422
+    assert staff.post(base, json={"name": "x", "source": "ftp://cam"}).status_code == 400
+    assert staff.post(base, json={"name": "x", "source": "/etc/passwd"}).status_code == 400
+    assert staff.post(base, json={"name": "../x", "source": "srt://h:1"}).status_code == 422
     assert (
-        httpx.post(
+        staff.post(
             f"{api_url}/v1/events/nope/feeds", json={"name": "x", "source": "srt://h:1"}
         ).status_code
         == 404
     )
-    assert httpx.post(f"{api_url}/v1/feeds/nope/start").status_code == 404
-    assert httpx.get(f"{api_url}/v1/feeds/nope/live.m3u8").status_code == 404
+    assert staff.post(f"{api_url}/v1/feeds/nope/start").status_code == 404
+    assert staff.get(f"{api_url}/v1/feeds/nope/live.m3u8").status_code == 404
 
 
 def test_storage_outage_spools_then_drains_without_duplicates(

@@ -6,7 +6,6 @@ import subprocess
 import sys
 import time
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -15,6 +14,7 @@ from catalog.models import Asset, Job, JobStatus, Rendition, Segment
 from infra.database import session_scope
 from infra.errors import BadRequest, NotFound
 from ingest.files import FeedFile, ingest_files
+from tests import staff
 from tests.conftest import settings_env
 from tests.unit.test_media import decoded_frames
 from workers.context import build_context
@@ -97,32 +97,32 @@ def test_the_ladder_is_stored_and_recorded(event, sessions, store, ffmpeg, tmp_p
 
 def test_the_api_serves_a_playable_ladder(event, api_url, ffmpeg):
     event_id, (cam1, cam2) = event
-    detail = httpx.get(f"{api_url}/v1/events/{event_id}").json()
+    detail = staff.get(f"{api_url}/v1/events/{event_id}").json()
     assert [f["name"] for f in detail["feeds"]] == ["cam1", "cam2"]
-    asset = httpx.get(f"{api_url}/v1/assets/{cam1.asset_id}").json()
+    asset = staff.get(f"{api_url}/v1/assets/{cam1.asset_id}").json()
     assert asset["status"] == "ready" and asset["renditions"][0]["segment_count"] == 2
     assert asset["renditions"][0]["iframe_playlist_url"].endswith("/hls/360p/iframes.m3u8")
     assert asset["dash_url"] == f"{api_url}/v1/assets/{cam1.asset_id}/hls/manifest.mpd"
-    mpd = httpx.get(asset["dash_url"])
+    mpd = staff.get(asset["dash_url"])
     assert mpd.headers["content-type"] == "application/dash+xml"
     assert decoded_frames(ffmpeg, asset["dash_url"]) == 100
     assert asset["playlist_url"] == f"{api_url}/v1/assets/{cam1.asset_id}/hls/master.m3u8"
-    master = httpx.get(asset["playlist_url"])
+    master = staff.get(asset["playlist_url"])
     assert master.headers["content-type"] == "application/vnd.apple.mpegurl"
     assert decoded_frames(ffmpeg, asset["playlist_url"]) == 100
-    portrait = httpx.get(f"{api_url}/v1/assets/{cam2.asset_id}").json()
+    portrait = staff.get(f"{api_url}/v1/assets/{cam2.asset_id}").json()
     assert (portrait["width"], portrait["height"]) == (360, 640)
     assert decoded_frames(ffmpeg, portrait["playlist_url"]) == 75
-    listing = httpx.get(
+    listing = staff.get(
         f"{api_url}/v1/assets", params={"event_id": event_id, "feed_id": asset["feed_id"]}
     )
     assert [a["id"] for a in listing.json()["items"]] == [cam1.asset_id]
-    download = httpx.get(f"{api_url}/v1/assets/{cam1.asset_id}/download").json()
-    original = httpx.get(download["url"])
+    download = staff.get(f"{api_url}/v1/assets/{cam1.asset_id}/download").json()
+    original = staff.get(download["url"])
     import hashlib
 
     assert hashlib.sha256(original.content).hexdigest() == download["sha256"]
-    poster = httpx.get(f"{api_url}/v1/assets/{cam1.asset_id}/poster.jpg", follow_redirects=True)
+    poster = staff.get(f"{api_url}/v1/assets/{cam1.asset_id}/poster.jpg", follow_redirects=True)
     assert poster.headers["content-type"] == "image/jpeg"
 
 
@@ -130,10 +130,10 @@ def test_qc_reports_loudness_on_the_asset(event, sessions, api_url):
     _, (cam1, cam2) = event
     jobs = wait_for(sessions, [cam1.qc_job_id, cam2.qc_job_id])
     assert [j.status for j in jobs] == [JobStatus.SUCCEEDED] * 2, [j.error for j in jobs]
-    with_sound = httpx.get(f"{api_url}/v1/assets/{cam1.asset_id}").json()["qc"]
+    with_sound = staff.get(f"{api_url}/v1/assets/{cam1.asset_id}").json()["qc"]
     assert with_sound["integrated_lufs"] is not None and with_sound["true_peak_dbtp"] < 0
     assert with_sound["black"] == [] and with_sound["freeze"] == []
-    silent = httpx.get(f"{api_url}/v1/assets/{cam2.asset_id}").json()["qc"]
+    silent = staff.get(f"{api_url}/v1/assets/{cam2.asset_id}").json()["qc"]
     assert silent["integrated_lufs"] is None  # cam2 has no audio track
 
 
@@ -141,12 +141,12 @@ def test_editors_get_a_proxy_thumbnails_and_scene_posters(event, sessions, api_u
     _, (cam1, _) = event
     jobs = wait_for(sessions, [cam1.follow_up["proxy"], cam1.follow_up["thumbnails"]])
     assert [j.status for j in jobs] == [JobStatus.SUCCEEDED] * 2, [j.error for j in jobs]
-    asset = httpx.get(f"{api_url}/v1/assets/{cam1.asset_id}").json()
-    proxy = httpx.get(asset["proxy_url"], follow_redirects=True)
+    asset = staff.get(f"{api_url}/v1/assets/{cam1.asset_id}").json()
+    proxy = staff.get(asset["proxy_url"], follow_redirects=True)
     assert proxy.headers["content-type"] == "video/mp4" and proxy.content[4:8] == b"ftyp"
-    vtt = httpx.get(asset["thumbnails_url"])
+    vtt = staff.get(asset["thumbnails_url"])
     assert vtt.text.startswith("WEBVTT") and "sprite_000.jpg#xywh=" in vtt.text
-    sprite = httpx.get(
+    sprite = staff.get(
         asset["thumbnails_url"].replace("thumbnails.vtt", "sprite_000.jpg"), follow_redirects=True
     )
     assert sprite.headers["content-type"] == "image/jpeg"
@@ -327,7 +327,7 @@ def test_an_event_on_the_legacy_ts_profile_gets_an_mpeg_ts_ladder(
     )
     [job] = wait_for(sessions, [outcome.ladder_job_id])
     assert job.status is JobStatus.SUCCEEDED, job.error
-    asset = httpx.get(f"{api_url}/v1/assets/{outcome.asset_id}").json()
+    asset = staff.get(f"{api_url}/v1/assets/{outcome.asset_id}").json()
     assert asset["profile"] == "legacy-ts" and asset["dash_url"] is None
     assert [(r["name"], r["kind"]) for r in asset["renditions"]] == [("360p", "video")]
     assert "avc1." in asset["renditions"][0]["codecs"]

@@ -11,7 +11,6 @@ import zipfile
 from fractions import Fraction
 
 import av
-import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -19,6 +18,7 @@ from catalog import services
 from catalog.models import Job, JobStatus
 from infra.database import session_scope
 from ingest.files import FeedFile, ingest_files
+from tests import staff
 from tests.conftest import RUN_ID
 from tests.integration.test_pipeline import wait_for
 from transcode import framecode
@@ -62,19 +62,19 @@ def match(embedded, sessions, store, worker, api_url, ffmpeg, media_dir):
 
 
 def order(api_url, body, sessions, *, timeout=240):
-    answer = httpx.post(f"{api_url}/v1/replays", json=body, timeout=30)
+    answer = staff.post(f"{api_url}/v1/replays", json=body, timeout=30)
     assert answer.status_code == 202, answer.text
     replay = answer.json()
     [job] = wait_for(sessions, [replay["job_id"]], timeout=timeout)
     assert job.status is JobStatus.SUCCEEDED, job.error
     assert job.output is not None and job.output["timings"]["cut_s"] > 0
-    done = httpx.get(f"{api_url}/v1/replays/{replay['id']}").json()
+    done = staff.get(f"{api_url}/v1/replays/{replay['id']}").json()
     assert done["status"] == "succeeded" and done["progress"] == 1.0
     return done
 
 
 def codes(url: str) -> list[framecode.FrameCode | None]:
-    data = httpx.get(url, follow_redirects=True, timeout=60).content
+    data = staff.get(url, follow_redirects=True, timeout=60).content
     with av.open(io.BytesIO(data)) as container:
         return [framecode.read(f.to_ndarray(format="bgr24")) for f in container.decode(video=0)]
 
@@ -113,7 +113,7 @@ def test_the_bundle_holds_every_output_and_a_manifest_with_checksums(match, api_
          "feed_ids": [feeds["cam2"], feeds["cam3"]]},
         sessions,
     )  # fmt: skip
-    package = httpx.get(replay["package_url"], follow_redirects=True, timeout=60).content
+    package = staff.get(replay["package_url"], follow_redirects=True, timeout=60).content
     with zipfile.ZipFile(io.BytesIO(package)) as bundle:
         manifest = json.loads(bundle.read("manifest.json"))
         for output in manifest["outputs"]:
@@ -133,7 +133,7 @@ def test_a_mosaic_shows_every_angle_in_sync(match, api_url, sessions):
     )  # fmt: skip
     [output] = replay["outputs"]
     assert output["frames"] == 50
-    data = httpx.get(output["url"], follow_redirects=True).content
+    data = staff.get(output["url"], follow_redirects=True).content
     with av.open(io.BytesIO(data)) as container:
         stream = container.streams.video[0]
         assert (stream.codec_context.width, stream.codec_context.height) == (640, 360)
@@ -174,24 +174,24 @@ def test_a_sequence_cuts_between_angles(match, api_url, sessions):
 
 def test_a_marker_with_a_rule_orders_its_replays(match, api_url, sessions):
     event_id, _ = match
-    rule = httpx.post(
+    rule = staff.post(
         f"{api_url}/v1/events/{event_id}/replay-rules",
         json={"tag": "goal", "kinds": ["angles"], "before_s": 1.0, "after_s": 1.0},
     )
     assert rule.status_code == 201, rule.text
-    marker = httpx.post(
+    marker = staff.post(
         f"{api_url}/v1/events/{event_id}/markers",
         json={"clock_s": 4.0, "label": "Goal, cam3 side", "tags": ["goal"], "athletes": ["N. 9"]},
     )
     assert marker.status_code == 201, marker.text
     [replay_id] = marker.json()["replay_ids"]
-    listed = httpx.get(f"{api_url}/v1/events/{event_id}/markers").json()
+    listed = staff.get(f"{api_url}/v1/events/{event_id}/markers").json()
     assert [m["label"] for m in listed] == ["Goal, cam3 side"]
-    replay = httpx.get(f"{api_url}/v1/replays/{replay_id}").json()
+    replay = staff.get(f"{api_url}/v1/replays/{replay_id}").json()
     assert (replay["start_s"], replay["end_s"]) == (3.0, 5.0)
     [job] = wait_for(sessions, [replay["job_id"]], timeout=240)
     assert job.status is JobStatus.SUCCEEDED, job.error
-    untagged = httpx.post(
+    untagged = staff.post(
         f"{api_url}/v1/events/{event_id}/markers", json={"clock_s": 5.0, "label": "throw-in"}
     )
     assert untagged.json()["replay_ids"] == []
@@ -216,22 +216,22 @@ def test_bad_orders_are_refused_with_the_reason_and_nothing_is_queued(
          "named twice"),
     ]  # fmt: skip
     for fields, code, reason in cases:
-        answer = httpx.post(
+        answer = staff.post(
             f"{api_url}/v1/replays", json={"event_id": event_id, "kind": "angles", **fields}
         )
         assert answer.status_code == code, (fields, answer.text)
         assert reason in answer.json()["detail"], (fields, answer.json())
-    sweep = httpx.post(
+    sweep = staff.post(
         f"{api_url}/v1/replays",
         json={"event_id": event_id, "kind": "sweep", "start_s": 1, "end_s": 2,
               "options": {"at_s": 2.5}},
     )  # fmt: skip
     assert sweep.status_code == 400 and "outside the range" in sweep.json()["detail"]
-    malformed = httpx.post(
+    malformed = staff.post(
         f"{api_url}/v1/replays", content=b"{not json", headers={"content-type": "application/json"}
     )
     assert malformed.status_code == 422
-    unknown = httpx.post(
+    unknown = staff.post(
         f"{api_url}/v1/replays",
         json={"event_id": "nope", "kind": "angles", "start_s": 0, "end_s": 1},
     )
@@ -256,13 +256,13 @@ def test_an_instant_inside_a_recorded_gap_is_refused(
             event_id, [FeedFile("cam1", part)], settings=embedded, sessions=sessions, store=store
         )
         assert outcome.ok, outcome.error
-    refused = httpx.post(
+    refused = staff.post(
         f"{api_url}/v1/replays",
         json={"event_id": event_id, "kind": "angles", "start_s": 2.0, "end_s": 6.0},
     )
     assert refused.status_code == 400
     assert "recorded nothing from 3.000 s to 5.000 s" in refused.json()["detail"]
-    inside = httpx.post(
+    inside = staff.post(
         f"{api_url}/v1/replays",
         json={"event_id": event_id, "kind": "angles", "start_s": 5.2, "end_s": 6.0},
     )

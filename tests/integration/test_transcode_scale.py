@@ -13,7 +13,6 @@ from datetime import timedelta
 from fractions import Fraction
 
 import av
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -24,6 +23,7 @@ from infra.queue import JOB_TASKS, send_job
 from infra.reconciler import reconcile_once
 from infra.settings import BrokerSettings, JobSettings, Settings
 from ingest.files import FeedFile, ingest_files
+from tests import staff
 from tests.conftest import RUN_ID, end, spawn
 from tests.integration.test_pipeline import wait_for
 from transcode.synthetic import SyntheticCamera, render_camera
@@ -91,7 +91,7 @@ def test_a_long_file_is_chunked_across_workers_and_stitched_without_re_encoding(
     assert jobs[1].output is not None and jobs[1].output["chunks"] == 6
     assert jobs[1].progress == 1.0
     urls = [
-        httpx.get(f"{api_url}/v1/assets/{o.asset_id}").json()["renditions"][0]["playlist_url"]
+        staff.get(f"{api_url}/v1/assets/{o.asset_id}").json()["renditions"][0]["playlist_url"]
         for o in (single, chunked)
     ]
     one, stitched = (frame_times(url) for url in urls)
@@ -190,20 +190,20 @@ def test_a_mezzanine_is_made_on_request(embedded, sessions, store, worker, api_u
         embedded.home / "cam7-1080p25.mp4",
     )
     outcome = ingest(embedded, sessions, store, clip, "mezzanine")
-    answer = httpx.post(f"{api_url}/v1/assets/{outcome.asset_id}/mezzanine")
+    answer = staff.post(f"{api_url}/v1/assets/{outcome.asset_id}/mezzanine")
     assert answer.status_code == 202, answer.text
     [job] = wait_for(sessions, [answer.json()["id"]], timeout=240)
     assert job.status is JobStatus.SUCCEEDED, job.error
-    asset = httpx.get(f"{api_url}/v1/assets/{outcome.asset_id}").json()
+    asset = staff.get(f"{api_url}/v1/assets/{outcome.asset_id}").json()
     local = embedded.home / "delivered.mxf"
-    local.write_bytes(httpx.get(asset["mezzanine_url"], follow_redirects=True).content)
+    local.write_bytes(staff.get(asset["mezzanine_url"], follow_redirects=True).content)
     with av.open(str(local)) as container:
         assert container.format.name == "mxf"
         video = container.streams.video[0]
         assert (video.codec_context.name, video.codec_context.pix_fmt) == ("mpeg2video", "yuv422p")
         assert (video.codec_context.width, video.codec_context.height) == (1920, 1080)
         assert len(container.streams.audio) == 8
-    missing = httpx.post(f"{api_url}/v1/assets/no-such-asset/mezzanine")
+    missing = staff.post(f"{api_url}/v1/assets/no-such-asset/mezzanine")
     assert missing.status_code == 404
 
 

@@ -3,7 +3,7 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from catalog.migrate import upgrade
+from catalog.migrate import include_object, upgrade
 from catalog.models import Base
 from infra.database import make_engine
 
@@ -12,7 +12,9 @@ def test_migrations_match_the_models(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'catalog.db'}")
     upgrade(engine)
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": False, "include_object": include_object}
+        )
         differences = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert differences == []

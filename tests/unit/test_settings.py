@@ -49,4 +49,7 @@ def test_production_refuses_the_embedded_secret(monkeypatch):
     with pytest.raises(ValidationError, match="SECRET_KEY"):
         Settings(_env_file=None)
     monkeypatch.setenv("VANTAGE_STORAGE__SECRET_KEY", "a-real-secret")
+    with pytest.raises(ValidationError, match="SIGNING_KEY"):
+        Settings(_env_file=None)
+    monkeypatch.setenv("VANTAGE_API__SIGNING_KEY", "another-real-secret")
     assert Settings(_env_file=None).storage.secret_key == "a-real-secret"
