@@ -230,7 +230,7 @@ def _check_terms(terms: GrantTerms, session: Session) -> None:
         if terms.scope_value:
             raise BadRequest("a grant of everything names nothing")
     elif not terms.scope_value:
-        raise BadRequest(f"a {scope} grant must name its {scope}")
+        raise BadRequest(f"a grant of one {scope} must name it (scope_value)")
     table = {rights.Scope.EVENT: Event, rights.Scope.FEED: Feed, rights.Scope.ASSET: Asset}
     if scope in table:
         model: Any = table[scope]

@@ -16,6 +16,7 @@ from api.schemas import event_out, event_summary, job_out
 from catalog import services
 from catalog.migrate import upgrade
 from infra import stack
+from infra.cli import access as access_cli
 from infra.cli import bench as bench_cli
 from infra.cli import feeds as feeds_cli
 from infra.cli import replays as replays_cli
@@ -44,6 +45,9 @@ app.command("replay")(replays_cli.replay)
 app.add_typer(assets_app, name="assets")
 app.add_typer(bench_cli.app, name="bench")
 app.add_typer(feeds_cli.app, name="feeds")
+app.add_typer(access_cli.keys_app, name="keys")
+app.add_typer(access_cli.broadcasters_app, name="broadcasters")
+app.add_typer(access_cli.rights_app, name="rights")
 app.command("simulate")(feeds_cli.simulate)
 
 
