@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store = ObjectStore(settings.storage)
     app.state.rate_limiter = RateLimiter(settings.api.rate_per_minute)
     problems.install(app)
+    problems.document(app)
     limit = settings.api.max_body_bytes
 
     async def refuse_large_bodies(request: Request, call_next: RequestResponseEndpoint) -> Response:

@@ -56,3 +56,65 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem(500, "internal error; see the API log")
+
+
+_PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+    },
+    "required": ["title", "status", "detail"],
+    "additionalProperties": True,
+}
+_ERRORS = {
+    "400": "Bad request",
+    "401": "No API key, or one that is invalid, expired or revoked",
+    "403": "Not allowed: a scope or role the key lacks, an embargo, a quota",
+    "404": "Not found, or outside the caller's rights",
+    "409": "Conflict",
+    "413": "Request too large",
+    "422": "Invalid request",
+    "429": "Too many requests for this key",
+    "503": "A backing service is unavailable",
+}
+PUBLIC_PATHS = ("/health", "/ready")
+
+
+def document(app: FastAPI) -> None:
+    """Publish what the API really answers: every error as problem+json, and the bearer key
+    every operation but the health checks needs."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            description=app.description,
+            routes=app.routes,
+        )
+        components = schema.setdefault("components", {})
+        components.setdefault("schemas", {})["Problem"] = _PROBLEM_SCHEMA
+        components["securitySchemes"] = {
+            "apiKey": {"type": "http", "scheme": "bearer", "description": "vk_... API key"}
+        }
+        schema["security"] = [{"apiKey": []}]
+        problem_content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for path, operations in schema.get("paths", {}).items():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for code, text in _ERRORS.items():
+                    description = responses.get(code, {}).get("description", text)
+                    responses[code] = {"description": description, "content": problem_content}
+                if path in PUBLIC_PATHS:
+                    operation["security"] = []
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

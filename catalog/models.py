@@ -20,6 +20,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -39,6 +40,24 @@ def new_id() -> str:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment, always in UTC and always timezone-aware, on every database. (SQLite keeps no
+    offset: without this it would hand back naive times, and store aware ones unconverted.)"""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 class Base(DeclarativeBase):
@@ -122,16 +141,16 @@ class Event(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     sport: Mapped[str | None] = mapped_column(String(100))
     venue: Mapped[str | None] = mapped_column(String(200))
-    clock_origin: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    clock_origin: Mapped[datetime | None] = mapped_column(UTCDateTime())
     """Wall-clock instant of event-clock zero, for feeds placed by creation time."""
     timecode_origin: Mapped[float | None] = mapped_column(Float)
     """Time-of-day timecode (seconds) of event-clock zero, for feeds placed by timecode."""
     profile: Mapped[str | None] = mapped_column(String(100))
     """Encoding profile of the event's ladders; ``None``: the configured default."""
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     """When the event finished (the final whistle); embargoes counted from the event's end
     start here, and nothing under such an embargo is available while it is ``None``."""
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     feeds: Mapped[list[Feed]] = relationship(
         back_populates="event", lazy="raise", order_by="Feed.name"
@@ -165,15 +184,15 @@ class Feed(Base):
     clock_confidence: Mapped[float | None] = mapped_column(Float)
     clock_method: Mapped[str | None] = mapped_column(String(20))
     bitrate_kbps: Mapped[float | None] = mapped_column(Float)
-    last_segment_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_segment_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     lag_s: Mapped[float | None] = mapped_column(Float)
     """Segment closed at the puller -> recorded in the catalog, for the latest segment."""
     source_format: Mapped[str | None] = mapped_column(String(80))
     """What the source sends, as of the latest segment: ``h264 1920x1080 25``."""
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     """The supervisor pulling this feed; one at a time, however many run."""
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     event: Mapped[Event] = relationship(back_populates="feeds", lazy="raise")
     assets: Mapped[list[Asset]] = relationship(
@@ -210,7 +229,7 @@ class Asset(Base):
     clock_source: Mapped[str] = mapped_column(String(20), default="none")
     """What placed it there: ``timecode``, ``creation_time``, ``offset`` or ``none``."""
     timecode: Mapped[str | None] = mapped_column(String(20))
-    recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     poster_key: Mapped[str | None] = mapped_column(String(1024))
     master_playlist_key: Mapped[str | None] = mapped_column(String(1024))
     error: Mapped[str | None] = mapped_column(Text)
@@ -228,7 +247,7 @@ class Asset(Base):
     mezzanine_key: Mapped[str | None] = mapped_column(String(1024))
     loudness: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """Measured loudness and the target it was normalised to, when the profile asks for one."""
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     feed: Mapped[Feed] = relationship(back_populates="assets", lazy="raise")
     renditions: Mapped[list[Rendition]] = relationship(
@@ -263,11 +282,11 @@ class Segment(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     discontinuity: Mapped[bool] = mapped_column(Boolean, default=False)
     """The first segment after a gap or a reconnect."""
-    program_date_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    program_date_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
     """Wall-clock time of the segment's first frame."""
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     """When the puller closed the segment file (live ingest)."""
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     asset: Mapped[Asset] = relationship(back_populates="segments", lazy="raise")
     renditions: Mapped[list[RenditionSegment]] = relationship(
@@ -291,7 +310,7 @@ class RenditionSegment(Base):
     height: Mapped[int] = mapped_column(Integer)
     bandwidth: Mapped[int] = mapped_column(Integer)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     segment: Mapped[Segment] = relationship(back_populates="renditions", lazy="raise")
 
@@ -307,7 +326,7 @@ class Gap(Base):
     clock_start_s: Mapped[float] = mapped_column(Float)
     clock_end_s: Mapped[float] = mapped_column(Float)
     reason: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Rendition(Base):
@@ -334,7 +353,7 @@ class Rendition(Base):
     iframe_playlist_key: Mapped[str | None] = mapped_column(String(1024))
     segment_count: Mapped[int] = mapped_column(Integer)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     asset: Mapped[Asset] = relationship(back_populates="renditions", lazy="raise")
 
@@ -362,13 +381,13 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
-    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     """Touched while a worker runs the job; a stale heartbeat means the worker is gone."""
     options: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     output: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Marker(Base):
@@ -382,7 +401,7 @@ class Marker(Base):
     label: Mapped[str] = mapped_column(String(200))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     athletes: Mapped[list[str]] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ReplayRule(Base):
@@ -397,7 +416,7 @@ class ReplayRule(Base):
     before_s: Mapped[float] = mapped_column(Float, default=5.0)
     after_s: Mapped[float] = mapped_column(Float, default=5.0)
     options: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Replay(Base):
@@ -423,7 +442,7 @@ class Replay(Base):
     )
     """The broadcaster who ordered it (only they see it); ``None``: the host's own replay, seen by
     every broadcaster whose rights cover all of its sources."""
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     sources: Mapped[list[ReplaySource]] = relationship(
         cascade="all, delete-orphan", lazy="raise", order_by="ReplaySource.position"
@@ -471,7 +490,7 @@ class Broadcaster(Base):
     """ISO 3166-1 alpha-2 codes it broadcasts in; the first is its home territory."""
     usage_serial: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     """Bumped by every use, so that quota checks of one broadcaster run one at a time."""
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ApiKey(Base):
@@ -489,10 +508,10 @@ class ApiKey(Base):
         ForeignKey("broadcasters.id", ondelete="CASCADE"), index=True
     )
     scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class RightsGrant(Base):
@@ -513,8 +532,8 @@ class RightsGrant(Base):
     """The territories are the ones left out (everywhere else is granted)."""
     media: Mapped[list[str]] = mapped_column(JSON)
     """Of ``live``, ``clips``, ``archive``."""
-    valid_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     embargo_minutes: Mapped[float] = mapped_column(Float, default=0.0)
     embargo_after: Mapped[str] = mapped_column(String(12), default="event")
     """``event`` (its end), ``moment`` (the action shown) or ``broadcast`` (the broadcaster's own
@@ -524,7 +543,7 @@ class RightsGrant(Base):
     max_event_s: Mapped[float | None] = mapped_column(Float)
     max_day_s: Mapped[float | None] = mapped_column(Float)
     min_gap_s: Mapped[float | None] = mapped_column(Float)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Airing(Base):
@@ -536,7 +555,7 @@ class Airing(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     broadcaster_id: Mapped[str] = mapped_column(ForeignKey("broadcasters.id", ondelete="CASCADE"))
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
-    aired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    aired_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Usage(Base):
@@ -559,7 +578,7 @@ class Usage(Base):
     media: Mapped[str] = mapped_column(String(10))
     action: Mapped[str] = mapped_column(String(40))
     seconds: Mapped[float] = mapped_column(Float)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
 class AuditRecord(Base):
@@ -568,7 +587,7 @@ class AuditRecord(Base):
     __tablename__ = "audit"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     key_id: Mapped[str | None] = mapped_column(String(36))
     role: Mapped[str] = mapped_column(String(16))
     broadcaster_id: Mapped[str | None] = mapped_column(String(36), index=True)
@@ -597,7 +616,7 @@ class Webhook(Base):
     """Of ``replay.ready``, ``asset.new``, ``feed.live``."""
     secret: Mapped[str] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class WebhookDelivery(Base):
@@ -616,9 +635,9 @@ class WebhookDelivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     response_status: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class SearchDocument(Base):
@@ -639,10 +658,10 @@ class SearchDocument(Base):
     """A replay ordered by one broadcaster is found by that broadcaster only."""
     clock_start_s: Mapped[float | None] = mapped_column(Float)
     clock_end_s: Mapped[float | None] = mapped_column(Float)
-    moment_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    moment_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     """Wall-clock time of the end of what it shows, for embargoes counted from the action."""
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text, default="")
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     athletes: Mapped[list[str]] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
