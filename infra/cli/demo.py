@@ -60,19 +60,50 @@ def run_demo(settings: Settings, *, cameras: int, seconds: float) -> None:
         raise VantageError("a job failed: see `vantage jobs list --status failed` for the reason")
     base = settings.api.public_url.rstrip("/")
     say = partial(console.print, soft_wrap=True, highlight=False)
+    key_id, key = demo_key(settings)
     say(f"\nAPI:   {base}   (OpenAPI: {base}/docs)")
+    say(f"key:   {key}   (an editor key for this demo: Authorization: Bearer <key>)")
     say(f"event: vantage events show '{event_name}' --json")
     say("per camera (event-clock start): HLS master, DASH manifest, editor proxy, QC")
+    say("(the playlists carry a signed token: they play as they are, for a few hours)")
     with session_scope(factory) as session:
         for outcome in outcomes:
             asset = services.get_asset(outcome.asset_id or "", session=session)
             root = f"{base}/v1/assets/{asset.id}"
+            token = media_token(settings, key_id, asset.id)
             verdict = (asset.qc or {}).get("verdict", "?")
             loudness = (asset.qc or {}).get("integrated_lufs")
-            say(f"  {outcome.feed}  {outcome.clock_start_s:+.3f}s  {root}/hls/master.m3u8")
-            say(f"        {root}/hls/manifest.mpd   {root}/proxy.mp4")
-            say(f"        QC {verdict}, {loudness} LUFS; {root}/thumbnails/thumbnails.vtt")
+            start = f"{outcome.clock_start_s:+.3f}s"
+            say(f"  {outcome.feed}  {start}  {root}/hls/master.m3u8?token={token}")
+            say(f"        {root}/hls/manifest.mpd?token={token}")
+            say(f"        QC {verdict}, {loudness} LUFS; proxy (with the key): {root}/proxy.mp4")
     say("play one with ffplay, VLC, Safari, hls.js or dash.js; `vantage down` stops everything")
+
+
+def demo_key(settings: Settings) -> tuple[str, str]:
+    """An editor key for the demo's links (made once per run, revocable like any other)."""
+    from catalog import tenants
+    from catalog.models import Role
+
+    with session_scope(sessions(settings)) as session:
+        key, secret = tenants.create_key(
+            f"demo {datetime.now(UTC):%Y-%m-%d %H:%M:%S}", Role.EDITOR, session=session
+        )
+        return key.id, secret
+
+
+def media_token(settings: Settings, key_id: str, asset_id: str) -> str:
+    import time
+
+    from api import tokens
+
+    return tokens.issue(
+        settings.api.signing_key,
+        broadcaster_id=None,
+        key_id=key_id,
+        asset_id=asset_id,
+        expires=int(time.time()) + settings.api.token_ttl_s,
+    )
 
 
 def run_live_demo(settings: Settings, *, cameras: int, seconds: float) -> None:
@@ -108,8 +139,10 @@ def run_live_demo(settings: Settings, *, cameras: int, seconds: float) -> None:
             feed.enabled, feed.state = True, FeedState.CONNECTING
             feed_ids[cam.camera.name] = feed.id
     base = settings.api.public_url.rstrip("/")
+    key_id, key = demo_key(settings)
     say(f"\nlive event [bold]{event_name}[/bold]: {cameras} simulated cameras over HLS")
-    say("live playlists (play them while they record):")
+    say("live playlists, while they record (ask with the key; every URL in the answer is signed):")
+    say(f"  curl -H 'Authorization: Bearer {key}' URL")
     for name, feed_id in feed_ids.items():
         say(f"  {name}  {base}/v1/feeds/{feed_id}/live.m3u8")
     try:
@@ -146,7 +179,8 @@ def run_live_demo(settings: Settings, *, cameras: int, seconds: float) -> None:
             name: services.find_live_asset(feed_id, session=session)
             for name, feed_id in feed_ids.items()
         }
-        say("recordings (VOD playlists from the catalog):")
+        say("recordings (VOD playlists from the catalog, signed):")
         for name, asset in recordings.items():
             if asset is not None:
-                say(f"  {name}  {base}/v1/assets/{asset.id}/recording.m3u8")
+                token = media_token(settings, key_id, asset.id)
+                say(f"  {name}  {base}/v1/assets/{asset.id}/recording.m3u8?token={token}")
