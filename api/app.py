@@ -17,6 +17,7 @@ from api.routers import (
     jobs,
     profiles,
     replays,
+    search,
     webhooks,
 )
 from infra.database import make_engine, make_session_factory
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         profiles.router,
         replays.router,
         access.router,
+        search.router,
         webhooks.router,
     ):
         app.include_router(router)

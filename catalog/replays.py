@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from catalog import services
+from catalog import search, services
 from catalog.models import (
     Asset,
     AssetKind,
@@ -54,13 +54,14 @@ def add_marker(
     tags: Sequence[str] = (),
     athletes: Sequence[str] = (),
 ) -> Marker:
-    """A new marker on the event clock."""
-    services.get_event(event_id, session=session)
+    """A new marker on the event clock (found by search by its label, tags and athletes)."""
+    event = services.get_event(event_id, session=session)
     marker = Marker(
         event_id=event_id, clock_s=clock_s, label=label, tags=list(tags), athletes=list(athletes)
     )
     session.add(marker)
     session.flush()
+    search.index_marker(marker, event, session=session)
     return marker
 
 
@@ -342,6 +343,9 @@ def place_order(
     replay.broadcaster_id = broadcaster_id
     job.options = {"replay_id": replay.id}
     session.flush()
+    search.index_replay(
+        replay, services.get_event(order.event_id, session=session), session=session
+    )
     return replay
 
 

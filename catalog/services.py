@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, or_, select, true, update
 from sqlalchemy.orm import Session, selectinload
 
+from catalog import search
 from catalog.models import (
     Asset,
     AssetKind,
@@ -102,6 +103,7 @@ def create_event(
     event = Event(name=name, sport=sport, venue=venue, clock_origin=clock_origin, profile=profile)
     session.add(event)
     session.flush()
+    search.index_event(event, session=session)
     return event
 
 
@@ -127,6 +129,7 @@ def get_or_create_feed(
         feed = Feed(event_id=event.id, name=name, source=source)
         session.add(feed)
         session.flush()
+        search.index_feed(feed, event, session=session)
     return feed
 
 
@@ -442,6 +445,7 @@ def add_live_feed(
     feed = Feed(event_id=event.id, name=name, source=source, position=position, angle_deg=angle_deg)
     session.add(feed)
     session.flush()
+    search.index_feed(feed, event, session=session)
     return feed
 
 
@@ -469,7 +473,15 @@ def live_asset(feed: Feed, *, session: Session) -> Asset:
         )
         session.add(asset)
         session.flush()
+        index_asset(asset, session=session)
     return asset
+
+
+def index_asset(asset: Asset, *, session: Session) -> None:
+    """(Re)index a recording for search, once it exists or has moved or grown."""
+    feed, event = session.get(Feed, asset.feed_id), session.get(Event, asset.event_id)
+    assert feed is not None and event is not None
+    search.index_asset(asset, feed, event, session=session)
 
 
 def segment_by_key(key: str, *, session: Session) -> Segment | None:

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalog import services
+from catalog import search, services
 from catalog.models import Asset, AssetKind, Gap, Segment
 from infra.database import session_scope
 from infra.errors import BadRequest, MediaError
@@ -145,6 +145,7 @@ def sync_event(
     with session_scope(sessions) as session:
         feed = services.get_feed(ref.feed_id, session=session)
         feed.clock_method, feed.clock_confidence = "reference", 1.0
+        search.reindex_event(event_id, session=session)
     return results
 
 

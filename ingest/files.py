@@ -223,6 +223,7 @@ def _store_and_register(
             )
             session.add(asset)
             session.flush()
+            services.index_asset(asset, session=session)
             services.add_segment(
                 asset,
                 Segment(

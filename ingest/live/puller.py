@@ -78,6 +78,7 @@ class FeedPuller(threading.Thread):
                 )
             elif state in (FeedState.STOPPED, FeedState.FAILED):
                 asset.status = AssetStatus.READY if asset.size_bytes else AssetStatus.FAILED
+                services.index_asset(asset, session=session)
                 if state is FeedState.FAILED:
                     feed.enabled = False
         for delivery_id in deliveries:
