@@ -73,8 +73,8 @@ def run_demo(settings: Settings, *, cameras: int, seconds: float) -> None:
             token = media_token(settings, key_id, asset.id)
             verdict = (asset.qc or {}).get("verdict", "?")
             loudness = (asset.qc or {}).get("integrated_lufs")
-            start = f"{outcome.clock_start_s:+.3f}s"
-            say(f"  {outcome.feed}  {start}  {root}/hls/master.m3u8?token={token}")
+            placed = f"{outcome.clock_start_s:+.3f}s"
+            say(f"  {outcome.feed}  {placed}  {root}/hls/master.m3u8?token={token}")
             say(f"        {root}/hls/manifest.mpd?token={token}")
             say(f"        QC {verdict}, {loudness} LUFS; proxy (with the key): {root}/proxy.mp4")
     say("play one with ffplay, VLC, Safari, hls.js or dash.js; `vantage down` stops everything")
