@@ -276,3 +276,51 @@ def rights_revoke(grant: Annotated[str, typer.Argument(help="Grant id.")]) -> No
     with session_scope(sessions()) as session:
         tenants.revoke_grant(grant, session=session)
     console.print(f"revoked grant {grant}")
+
+
+search_app = typer.Typer(no_args_is_help=True, help="The catalog's full-text search.")
+
+
+@search_app.command("reindex")
+@friendly
+def search_reindex() -> None:
+    """Rebuild every search document from the catalog (after a restore or an upgrade)."""
+    from catalog import search
+
+    with session_scope(sessions()) as session:
+        count = search.reindex_all(session=session)
+    console.print(f"indexed {count} documents")
+
+
+@search_app.command("query")
+@friendly
+def search_query(
+    words: Annotated[str, typer.Argument(help="Words; each matches as a prefix.")],
+    kind: Annotated[
+        list[str] | None, typer.Option(help="event, feed, asset, marker, replay")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Search the whole catalog, as staff."""
+    from dataclasses import asdict
+
+    from catalog import search
+
+    with session_scope(sessions()) as session:
+        page = search.search(
+            search.SearchQuery(text=words, kinds=tuple(kind or ()), limit=limit), session=session
+        )
+    if as_json:
+        print_json({"hits": [asdict(h) for h in page.hits], "facets": page.facets})
+        return
+    table = Table("kind", "title", "clock", "id")
+    for hit in page.hits:
+        clock = (
+            f"{hit.clock_start_s:.1f}-{hit.clock_end_s:.1f}s"
+            if hit.clock_start_s is not None and hit.clock_end_s is not None
+            else ""
+        )
+        table.add_row(hit.kind, hit.title, clock, hit.ref_id)
+    console.print(table)
+    console.print(f"[dim]{page.facets['kind']}[/dim]")

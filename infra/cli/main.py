@@ -48,6 +48,7 @@ app.add_typer(feeds_cli.app, name="feeds")
 app.add_typer(access_cli.keys_app, name="keys")
 app.add_typer(access_cli.broadcasters_app, name="broadcasters")
 app.add_typer(access_cli.rights_app, name="rights")
+app.add_typer(access_cli.search_app, name="search")
 app.command("simulate")(feeds_cli.simulate)
 
 
