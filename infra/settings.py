@@ -114,6 +114,9 @@ class APISettings(BaseModel):
     webhook_attempts: int = Field(default=6, ge=1, le=20)
     """Attempts to deliver one webhook notification (backoff 10 s, 20 s, 40 s ...)."""
     webhook_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_private_hosts: bool = False
+    """Allow webhook URLs on loopback, private and link-local addresses (an on-premises
+    receiver); off, so a broadcaster cannot aim our workers at the internal network."""
 
 
 class StackSettings(BaseModel):

@@ -3,15 +3,19 @@ the webhook's own secret, retried with backoff, with a log of every delivery."""
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
 from fastapi import APIRouter, Query, Response, status
 
 from api.auth import WEBHOOKS, CallerDep
-from api.deps import SessionDep
+from api.deps import SessionDep, SettingsDep
 from api.schemas import DeliveryOut, WebhookCreated, WebhookIn, WebhookOut
 from catalog import access
 from catalog import webhooks as service
 from catalog.models import Webhook
-from infra.errors import Forbidden
+from infra.errors import BadRequest, Forbidden
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], dependencies=[WEBHOOKS])
 
@@ -22,6 +26,27 @@ def _owner(caller: access.Caller) -> str:
     return caller.principal.broadcaster_id
 
 
+def _outside_only(url: str, allow_private: bool) -> None:
+    """Refuse URLs that point into our own network (by literal address, or by what the name
+    resolves to now); names that do not resolve are kept and fail at delivery, logged."""
+    if allow_private:
+        return
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {ipaddress.ip_address(host)}
+    except ValueError:
+        if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+            raise BadRequest("webhook URLs must not point at this host") from None
+        try:
+            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        except OSError:
+            return
+        addresses = {ipaddress.ip_address(str(info[4][0])) for info in infos}
+    for address in addresses:
+        if not address.is_global:
+            raise BadRequest(f"webhook URLs must reach the internet; {host} is {address}")
+
+
 def webhook_out(row: Webhook) -> WebhookOut:
     return WebhookOut(
         id=row.id, url=row.url, topics=row.topics, active=row.active, created_at=row.created_at
@@ -29,8 +54,12 @@ def webhook_out(row: Webhook) -> WebhookOut:
 
 
 @router.post("", response_model=WebhookCreated, status_code=status.HTTP_201_CREATED)
-def subscribe(body: WebhookIn, caller: CallerDep, session: SessionDep) -> WebhookCreated:
-    """Subscribe a URL to topics. The signing secret is in this answer only."""
+def subscribe(
+    body: WebhookIn, caller: CallerDep, session: SessionDep, settings: SettingsDep
+) -> WebhookCreated:
+    """Subscribe a URL to topics. The signing secret is in this answer only. URLs into private
+    networks are refused (unless ``api.webhook_private_hosts``)."""
+    _outside_only(body.url, settings.api.webhook_private_hosts)
     row, secret = service.create_webhook(_owner(caller), body.url, body.topics, session=session)
     return WebhookCreated(**webhook_out(row).model_dump(), secret=secret)
 

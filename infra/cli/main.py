@@ -425,14 +425,18 @@ def jobs_reconcile(
         bool, typer.Option("--forever", help="Keep going every jobs.reconcile_every_s.")
     ] = False,
 ) -> None:
-    """Queue again the running jobs whose worker died; bury those out of attempts."""
+    """Queue again the running jobs whose worker died; bury those out of attempts; send again
+    the webhook notifications whose task was lost."""
     from infra.reconciler import reconcile_forever, reconcile_once
 
     if forever:
         reconcile_forever(settings(), sessions())
         return
     done = reconcile_once(settings(), sessions())
-    console.print(f"{len(done.requeued)} job(s) queued again, {len(done.dead)} marked dead")
+    console.print(
+        f"{len(done.requeued)} job(s) queued again, {len(done.dead)} marked dead, "
+        f"{len(done.webhooks)} webhook notification(s) sent again"
+    )
 
 
 # -- profiles and assets -------------------------------------------------------------------------

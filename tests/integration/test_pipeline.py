@@ -101,12 +101,18 @@ def test_the_api_serves_a_playable_ladder(event, api_url, ffmpeg):
     assert [f["name"] for f in detail["feeds"]] == ["cam1", "cam2"]
     asset = staff.get(f"{api_url}/v1/assets/{cam1.asset_id}").json()
     assert asset["status"] == "ready" and asset["renditions"][0]["segment_count"] == 2
-    assert asset["renditions"][0]["iframe_playlist_url"].endswith("/hls/360p/iframes.m3u8")
-    assert asset["dash_url"] == f"{api_url}/v1/assets/{cam1.asset_id}/hls/manifest.mpd"
+    # Media URLs carry the caller's signed token, so players need no headers.
+    iframes = asset["renditions"][0]["iframe_playlist_url"]
+    assert iframes.split("?token=")[0].endswith("/hls/360p/iframes.m3u8")
+    assert asset["dash_url"].split("?token=")[0] == (
+        f"{api_url}/v1/assets/{cam1.asset_id}/hls/manifest.mpd"
+    )
     mpd = staff.get(asset["dash_url"])
     assert mpd.headers["content-type"] == "application/dash+xml"
     assert decoded_frames(ffmpeg, asset["dash_url"]) == 100
-    assert asset["playlist_url"] == f"{api_url}/v1/assets/{cam1.asset_id}/hls/master.m3u8"
+    assert asset["playlist_url"].split("?token=")[0] == (
+        f"{api_url}/v1/assets/{cam1.asset_id}/hls/master.m3u8"
+    )
     master = staff.get(asset["playlist_url"])
     assert master.headers["content-type"] == "application/vnd.apple.mpegurl"
     assert decoded_frames(ffmpeg, asset["playlist_url"]) == 100

@@ -220,7 +220,10 @@ def test_listings_and_details_show_only_what_rights_cover(world):
     events = {e["id"] for e in albion.get("/v1/events", params={"limit": 200}).json()["items"]}
     assert world.athletics in events and world.swimming not in events
     assets = albion.get("/v1/assets", params={"limit": 200}).json()
-    assert {a["id"] for a in assets["items"]} == {world.a1} and assets["total"] == 1
+    ids = {a["id"] for a in assets["items"]}
+    assert world.a1 in ids and world.a2 not in ids and assets["total"] == len(ids)
+    sports = {albion.get(f"/v1/events/{a['event_id']}").json()["sport"] for a in assets["items"]}
+    assert sports == {"athletics"}
     detail = gaule.get(f"/v1/events/{world.swimming}").json()
     assert [f["id"] for f in detail["feeds"]] == [world.feed2]
     # What broadcasters see of a recording: no bucket keys, no feed source addresses.
@@ -445,6 +448,16 @@ def test_webhooks_belong_to_their_broadcaster(world):
     assert world.client("gaule").delete(f"/v1/webhooks/{hook}").status_code == 404
     assert world.client("albion").get(f"/v1/webhooks/{hook}/deliveries").json() == []
     assert world.client("editor").get("/v1/webhooks").status_code == 403
+    for inside in (
+        "http://127.0.0.1:9/x",
+        "http://10.1.2.3/x",
+        "http://localhost/x",
+        "http://[::1]/x",
+    ):
+        refused = world.client("albion").post(
+            "/v1/webhooks", json={"url": inside, "topics": ["feed.live"]}
+        )
+        assert refused.status_code == 400, inside
 
 
 def test_search_finds_only_what_rights_cover_with_facets_and_cursors(world):
