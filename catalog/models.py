@@ -645,7 +645,10 @@ class SearchDocument(Base):
     rights and filters need. Kept up to date by the services that write those rows."""
 
     __tablename__ = "search_documents"
-    __table_args__ = (UniqueConstraint("kind", "ref_id"),)
+    __table_args__ = (
+        UniqueConstraint("kind", "ref_id"),
+        Index("ix_search_documents_newest", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(10))

@@ -34,6 +34,7 @@ from sqlalchemy import (
     FromClause,
     Select,
     SQLColumnExpression,
+    Text,
     and_,
     cast,
     column,
@@ -71,8 +72,8 @@ _WORD_CHARS = 64
 _WORD = re.compile(r"[^\W_]+")
 _PLAIN_TAG = re.compile(r"[A-Za-z0-9 _.:+-]+")
 """Tags that Python's JSON encoder (which writes the JSON columns) stores as themselves between
-double quotes. On SQLite a substring test of the stored array then passes over most documents
-without parsing them, before the exact test of the array's elements."""
+double quotes: a substring test of the stored array then passes over most documents without
+parsing them, before the exact test of the array's elements."""
 _CURSOR_CHARS = 1_000
 _CURSOR_DIGEST = 12
 _CURSOR_KEY = b"vantage.catalog.search.cursor.v1"
@@ -357,8 +358,10 @@ def _conditions(query: SearchQuery, dialect: str) -> list[ColumnElement[bool]]:
     if query.clock_to_s is not None:
         conditions.append(SearchDocument.clock_start_s <= float(query.clock_to_s))
     for tag in dict.fromkeys(query.tags):
-        if dialect == "sqlite" and _PLAIN_TAG.fullmatch(tag):
-            conditions.append(func.instr(SearchDocument.tags, json.dumps(tag)) > 0)
+        if _PLAIN_TAG.fullmatch(tag):
+            stored = cast(SearchDocument.tags, Text)
+            position = func.instr if dialect == "sqlite" else func.strpos
+            conditions.append(position(stored, json.dumps(tag)) > 0)
         elements = _json_elements(SearchDocument.tags, dialect)
         conditions.append(exists(select(1).select_from(elements).where(elements.c.value == tag)))
     return conditions
@@ -457,15 +460,15 @@ def _facets(
     """Counts by kind, sport, event and tag over every matching document, in one statement.
 
     The matching documents are gathered once and counted four ways; when nothing narrows the
-    search, SQLite counts the table itself, so that its indexes on kind, sport and event answer
-    the first three counts.
+    search, the table itself is counted, so that its indexes on kind, sport and event can
+    answer the first three counts.
     """
     source: FromClause
     kind: ColumnElement[Any]
     sport: ColumnElement[Any]
     event_id: ColumnElement[Any]
     tags: ColumnElement[Any]
-    if dialect == "sqlite" and not words and not conditions:
+    if not words and not conditions:
         source = _TABLE
         kind, sport, event_id, tags = (
             _TABLE.c.kind,
@@ -506,6 +509,7 @@ def _facets(
     top_tags = (
         select(elements.c.value.label("value"), func.count().label("n"))
         .select_from(source.join(elements, true()))
+        .where(cast(tags, Text) != "[]")
         .group_by(elements.c.value)
         .order_by(func.count().desc(), elements.c.value)
         .limit(TAG_FACET_SIZE)

@@ -42,7 +42,7 @@ def search(
     """Full-text search within your rights. SQLite FTS5 on the embedded stack, PostgreSQL full
     text at scale; the same answers from both."""
     query = service.SearchQuery(
-        text=q,
+        text=q if q and q.strip() else None,
         event_id=event_id,
         feed_id=feed_id,
         kinds=tuple(kind),

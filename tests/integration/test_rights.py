@@ -504,3 +504,49 @@ def test_search_finds_only_what_rights_cover_with_facets_and_cursors(world):
     # embargo test, or not at all: either way the recording is found in its rights.
     swim = gaule.get("/v1/search", params={"q": "medley", "kind": "asset"}).json()
     assert [h["id"] for h in swim["items"]] == [world.a2]
+
+
+def test_exclusive_rights_cannot_be_granted_twice(world):
+    admin = world.client("admin")
+    made = {
+        name: admin.post("/v1/broadcasters", json={"name": name, "territories": ["ES"]}).json()[
+            "id"
+        ]
+        for name in ("Iberia Uno", "Iberia Dos")
+    }
+    exclusive = {
+        "scope": "event", "scope_value": world.swimming, "territories": ["ES"],
+        "media": ["live"], "exclusive": True,
+    }  # fmt: skip
+    assert (
+        admin.post(f"/v1/broadcasters/{made['Iberia Uno']}/grants", json=exclusive).status_code
+        == 201
+    )
+    # The same live rights in Spain for someone else collide; clips, or Portugal, do not.
+    clash = admin.post(
+        f"/v1/broadcasters/{made['Iberia Dos']}/grants",
+        json={
+            "scope": "sport",
+            "scope_value": "swimming",
+            "territories": ["ES"],
+            "media": ["live"],
+        },
+    )
+    assert clash.status_code == 409 and "Iberia Uno" in clash.json()["detail"]
+    for terms in (
+        {"scope": "sport", "scope_value": "swimming", "territories": ["ES"], "media": ["clips"]},
+        {"scope": "sport", "scope_value": "swimming", "territories": ["PT"], "media": ["live"]},
+        {"scope": "sport", "scope_value": "athletics", "territories": ["ES"], "media": ["live"]},
+    ):
+        answer = admin.post(f"/v1/broadcasters/{made['Iberia Dos']}/grants", json=terms)
+        assert answer.status_code == 201, (terms, answer.text)
+    bad = admin.post(
+        f"/v1/broadcasters/{made['Iberia Dos']}/grants",
+        json={"scope": "event", "territories": ["Spain"]},
+    )
+    assert bad.status_code == 422
+    unnamed = admin.post(
+        f"/v1/broadcasters/{made['Iberia Dos']}/grants",
+        json={"scope": "event", "territories": ["ES"]},
+    )
+    assert unnamed.status_code == 400 and "must name it" in unnamed.json()["detail"]

@@ -123,6 +123,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_search_documents_event_id'), ['event_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_search_documents_feed_id'), ['feed_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_search_documents_sport'), ['sport'], unique=False)
+        batch_op.create_index('ix_search_documents_newest', ['created_at', 'id'], unique=False)
 
     op.create_table('webhooks',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -261,6 +262,7 @@ def downgrade() -> None:
     op.drop_table('webhooks')
     with op.batch_alter_table('search_documents', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_search_documents_sport'))
+        batch_op.drop_index('ix_search_documents_newest')
         batch_op.drop_index(batch_op.f('ix_search_documents_feed_id'))
         batch_op.drop_index(batch_op.f('ix_search_documents_event_id'))
         batch_op.drop_index(batch_op.f('ix_search_documents_asset_id'))
