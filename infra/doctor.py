@@ -87,10 +87,37 @@ def check_database(settings: Settings) -> Check:
     return Check("migrations", True, f"at {head} on {engine.dialect.name}")
 
 
+def check_keys(settings: Settings) -> Check:
+    """Every API call needs a key; an admin key makes the others over the API."""
+    from sqlalchemy import func, select
+
+    from catalog.models import ApiKey, Role
+
+    try:
+        engine = make_engine(settings.database_url)
+        with engine.connect() as connection:
+            admins = connection.scalar(
+                select(func.count())
+                .select_from(ApiKey)
+                .where(ApiKey.role == Role.ADMIN, ApiKey.revoked_at.is_(None))
+            )
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - the doctor reports whatever went wrong
+        return Check("api keys", False, f"{type(exc).__name__}: {exc}", "run `vantage init`")
+    if not admins:
+        # Not a failure: the CLI works without keys, and it is how the first one is made.
+        detail = "no live admin key yet: `vantage keys create --name ops --role admin`"
+        return Check("api keys", True, detail)
+    return Check("api keys", True, f"{admins} live admin key(s)")
+
+
 def run_checks(settings: Settings) -> list[Check]:
-    return [
+    checks = [
         check_ffmpeg(settings),
         check_storage(settings),
         check_broker(settings),
         check_database(settings),
     ]
+    if checks[-1].ok:
+        checks.append(check_keys(settings))
+    return checks
