@@ -157,3 +157,52 @@ def replay(
             progress=_say,
         )
     )  # fmt: skip
+
+
+@app.command("api")
+@friendly
+def catalog_api(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="A small catalog (2,000 recordings, 5 broadcasters).")
+    ] = False,
+    assets: Annotated[int | None, typer.Option(min=1, help="Recordings to seed.")] = None,
+    broadcasters: Annotated[
+        int | None, typer.Option(min=1, help="Broadcasters, with mixed rights.")
+    ] = None,
+    markers: Annotated[
+        int | None, typer.Option(min=0, help="Markers (default: one per 5 recordings).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the random catalog.")] = 7,
+    repeat: Annotated[
+        int | None, typer.Option(min=1, help="Queries per measurement (default 200; 20 quick).")
+    ] = None,
+    http_seconds: Annotated[
+        float | None,
+        typer.Option(
+            min=0, help="Seconds of HTTP reads per key kind; 0: none (default 5; 1 quick)."
+        ),
+    ] = None,
+    http_clients: Annotated[int, typer.Option(min=1, max=64, help="Client threads.")] = 4,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="A PostgreSQL server to run on, in a new schema of its own."),
+    ] = None,
+    both: Annotated[
+        bool, typer.Option("--both", help="SQLite, then the PostgreSQL of --database-url.")
+    ] = False,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep the seeded database (file or schema).")
+    ] = False,
+) -> None:
+    """The rights-aware catalog at scale: search, list and read p50/p95 under broadcasters'
+    rights and as staff, and asset reads per second per core over HTTP (a fresh database)."""
+    from infra.bench_api import api_benchmark, scale_for
+
+    scale = scale_for(quick=quick, assets=assets, broadcasters=broadcasters, markers=markers)
+    print_json(
+        api_benchmark(
+            settings(), scale=scale, seed=seed, repeat=repeat or (20 if quick else 200),
+            http_seconds=(1.0 if quick else 5.0) if http_seconds is None else http_seconds,
+            http_clients=http_clients, database_url=database_url, both=both, keep=keep, say=_say,
+        )
+    )  # fmt: skip
