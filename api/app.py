@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import problems
 from api.auth import RateLimiter
@@ -23,6 +23,57 @@ from api.routers import (
 from infra.database import make_engine, make_session_factory
 from infra.settings import Settings, get_settings
 from infra.storage import ObjectStore
+
+
+class BodyLimit:
+    """Refuses request bodies over ``limit`` bytes with a 413, by their declared length or,
+    when sent in chunks, as soon as they pass it (plain ASGI: nothing buffered, nothing
+    added to requests that carry no body)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+        too_large = False
+
+        async def counted() -> Message:
+            nonlocal seen, too_large
+            if too_large:
+                return {"type": "http.request", "body": b"", "more_body": False}
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    # End the body here; whatever the app makes of the stub is replaced below.
+                    too_large = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
+            return message
+
+        refused = False
+
+        async def answer(message: Message) -> None:
+            nonlocal refused
+            if not too_large:
+                await send(message)
+            elif not refused:
+                refused = True
+                await self._refuse(scope, receive, send)
+
+        await self.app(scope, counted, answer)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problems.problem(413, f"request bodies are limited to {self.limit} bytes")
+        await response(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -44,18 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = RateLimiter(settings.api.rate_per_minute)
     problems.install(app)
     problems.document(app)
-    limit = settings.api.max_body_bytes
-
-    async def refuse_large_bodies(request: Request, call_next: RequestResponseEndpoint) -> Response:
-        declared = request.headers.get("content-length")
-        chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
-        if (declared is not None and (not declared.isdigit() or int(declared) > limit)) or (
-            chunked and len(await request.body()) > limit
-        ):
-            return problems.problem(413, f"request bodies are limited to {limit} bytes")
-        return await call_next(request)
-
-    app.add_middleware(BaseHTTPMiddleware, dispatch=refuse_large_bodies)
+    app.add_middleware(BodyLimit, limit=settings.api.max_body_bytes)
     if settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,

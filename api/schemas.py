@@ -826,4 +826,5 @@ class SearchOut(BaseModel):
     next_cursor: str | None
     """Pass as ``cursor`` (with the same query) for the next page; ``None`` on the last."""
     facets: dict[str, dict[str, int]]
-    """Counts over every match (all pages): ``kind``, ``sport``, ``event``, ``tags``."""
+    """Counts over every match (all pages): ``kind``, ``sport``, ``event``, ``tags``; on the
+    first page only (later pages of the same query have the same counts)."""

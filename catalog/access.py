@@ -190,9 +190,20 @@ class Caller:
         if not available_now:
             return visible
         media_docs = doc.kind.in_(("asset", "replay", "marker"))
+        # One clause per embargo rule, not per grant: a broadcaster may hold hundreds of grants
+        # of single recordings under the same rule.
+        by_rule: dict[tuple[float, rights.EmbargoAfter], list[rights.Grant]] = {}
+        for grant in self.live:
+            rule = (max(grant.embargo_minutes, 0.0), grant.embargo_after)
+            if rule[0] == 0:
+                rule = (0.0, rights.EmbargoAfter.EVENT)
+            by_rule.setdefault(rule, []).append(grant)
         open_now = [
-            and_(self.assets(doc.event_id, doc.feed_id, doc.asset_id, grants=[g]), self._open(g))
-            for g in self.live
+            and_(
+                self.assets(doc.event_id, doc.feed_id, doc.asset_id, grants=group),
+                self._open(group[0]),
+            )
+            for group in by_rule.values()
         ]
         return and_(visible, or_(~media_docs, or_(*open_now) if open_now else false()))
 
@@ -273,9 +284,11 @@ def caller_for(principal: Principal, *, session: Session, now: datetime) -> Call
     grants = [engine_grant(r) for r in rows]
     territory = principal.territory or ""
     aired = {
-        a.event_id: aware(a.aired_at)
-        for a in session.scalars(
-            select(Airing).where(Airing.broadcaster_id == principal.broadcaster_id)
+        event_id: aware(aired_at)
+        for event_id, aired_at in session.execute(
+            select(Airing.event_id, Airing.aired_at).where(
+                Airing.broadcaster_id == principal.broadcaster_id
+            )
         )
     }
     return Caller(

@@ -49,3 +49,13 @@ def current_revision(engine: Engine) -> str | None:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """Give SQLite's query planner statistics (``ANALYZE``), which it otherwise never gathers:
+    without them it picks the wrong index for search pages and recent-first listings once the
+    catalog is large. PostgreSQL's autovacuum keeps its own; nothing to do there."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ANALYZE")

@@ -204,6 +204,7 @@ class Asset(Base):
     """A recording of a feed, stored as its original plus renditions."""
 
     __tablename__ = "assets"
+    __table_args__ = (Index("ix_assets_newest", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     feed_id: Mapped[str] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)

@@ -14,6 +14,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog import services, webhooks
+from catalog.migrate import refresh_statistics
 from catalog.models import utcnow
 from infra.database import session_scope
 from infra.queue import JOB_TASKS, send_job, send_webhook
@@ -75,11 +76,22 @@ def lost_deliveries(settings: Settings, sessions: sessionmaker[Session]) -> list
         )
 
 
+STATISTICS_EVERY_S = 3600.0
+"""How often the embedded catalog's planner statistics are refreshed (SQLite only)."""
+
+
 def reconcile_forever(settings: Settings, sessions: sessionmaker[Session]) -> None:
-    """Reconcile every ``jobs.reconcile_every_s`` seconds until interrupted."""
+    """Reconcile every ``jobs.reconcile_every_s`` seconds until interrupted; refresh SQLite's
+    planner statistics every hour."""
+    statistics_due = time.monotonic()
     while True:
         try:
             reconcile_once(settings, sessions)
+            if time.monotonic() >= statistics_due:
+                with sessions() as session:
+                    engine = session.get_bind().engine
+                refresh_statistics(engine)
+                statistics_due = time.monotonic() + STATISTICS_EVERY_S
         except Exception as exc:  # noqa: BLE001 - a passing database or broker fault; try again
             log.warning("reconcile pass failed: %s", exc)
         time.sleep(settings.jobs.reconcile_every_s)

@@ -53,7 +53,10 @@ def search(
         cursor=cursor,
     )
     page = service.search(
-        query, session=session, where=caller.documents(available_now=available_now)
+        query,
+        session=session,
+        where=caller.documents(available_now=available_now),
+        facets=cursor is None,
     )
     base = settings.api.public_url.rstrip("/")
     return SearchOut(

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from api.schemas import event_out, event_summary, job_out
 from catalog import services
-from catalog.migrate import upgrade
+from catalog.migrate import refresh_statistics, upgrade
 from infra import stack
 from infra.cli import access as access_cli
 from infra.cli import bench as bench_cli
@@ -63,6 +63,7 @@ def init() -> None:
     config.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(config.database_url)
     upgrade(engine)
+    refresh_statistics(engine)
     engine.dispose()
     created = store(config).ensure_bucket()
     console.print(

@@ -90,3 +90,18 @@ def test_unknown_routes_and_methods_are_problem_json(app_and_key):
     for answer in (client.get("/v1/nothing-here"), client.delete("/v1/events")):
         assert answer.status_code in (404, 405)
         assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_a_chunked_body_is_cut_off_at_the_limit(app_and_key):
+    client, _ = app_and_key
+
+    def chunks():
+        yield b'{"name": "'
+        for _ in range(10):
+            yield b"x" * 1000
+        yield b'"}'
+
+    answer = client.post(
+        "/v1/events", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 413
