@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 _SCRIPTS = Path(__file__).with_name("migrations")
 # The full-text index lives beside the tables, made by hand in the migration that adds search.
-_TEXT_INDEX = ("search_fts", "ix_search_documents_text")
+_TEXT_INDEX = ("search_fts", "ix_search_documents_text", "search_vector")
 
 
 def include_object(_obj: object, name: str | None, *_: object) -> bool:

@@ -337,11 +337,9 @@ def _tsquery(words: Sequence[str]) -> str:
 
 
 def _text_vector() -> ColumnElement[Any]:
-    """The expression the PostgreSQL text index is built on, so that the planner uses it."""
-    return func.to_tsvector(
-        literal_column("'simple'"),
-        SearchDocument.title.op("||")(literal_column("' '")).op("||")(SearchDocument.body),
-    )
+    """The PostgreSQL text vector: the stored ``to_tsvector('simple', title || ' ' || body)``
+    column the migration adds and indexes (it is not in the model: no other database has it)."""
+    return literal_column("search_documents.search_vector")
 
 
 def _conditions(query: SearchQuery, dialect: str) -> list[ColumnElement[bool]]:
