@@ -36,6 +36,7 @@ def search(
     available_now: bool = Query(
         False, description="Only media you could receive now (no embargo still running)."
     ),
+    facets: bool = Query(True, description="Count facets (on the first page); false is faster."),
     limit: int = Query(20, ge=1, le=100),
     cursor: str | None = Query(None, max_length=500),
 ) -> SearchOut:
@@ -56,7 +57,7 @@ def search(
         query,
         session=session,
         where=caller.documents(available_now=available_now),
-        facets=cursor is None,
+        facets=facets and cursor is None,
     )
     base = settings.api.public_url.rstrip("/")
     return SearchOut(
