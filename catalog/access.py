@@ -62,13 +62,6 @@ class Principal:
         return self.role.staff
 
 
-def staff_principal(name: str = "operator") -> Principal:
-    """Operators at the console: the CLI acts with full rights."""
-    from catalog.tenants import ROLE_SCOPES
-
-    return Principal(Role.ADMIN, name=name, scopes=frozenset(ROLE_SCOPES[Role.ADMIN]))
-
-
 @dataclass
 class Caller:
     """A principal with its grants as they stand now."""
