@@ -550,3 +550,36 @@ def test_exclusive_rights_cannot_be_granted_twice(world):
         json={"scope": "event", "territories": ["ES"]},
     )
     assert unnamed.status_code == 400 and "must name it" in unnamed.json()["detail"]
+
+
+def test_operators_manage_broadcasters_rights_and_keys_from_the_console(world, embedded):
+    from tests.integration.test_pipeline import vantage
+
+    added = vantage(embedded, "broadcasters", "add", "Console TV", "--territory", "nz")
+    assert added.returncode == 0, added.stderr
+    granted = vantage(
+        embedded, "rights", "grant", "Console TV", "--scope", "event", "--value", world.athletics,
+        "--territory", "NZ", "--media", "archive", "--max-clip-s", "30", "--json",
+    )  # fmt: skip
+    assert granted.returncode == 0, granted.stderr
+    assert json.loads(granted.stdout)["quotas"] == {"max_clip_s": 30.0}
+    listed = json.loads(vantage(embedded, "rights", "list", "Console TV", "--json").stdout)
+    assert [g["scope_value"] for g in listed] == [world.athletics]
+    made = vantage(
+        embedded, "keys", "create", "--name", "console", "--broadcaster", "Console TV", "--json"
+    )
+    key = json.loads(made.stdout)
+    client = httpx.Client(base_url=world.api, headers={"Authorization": f"Bearer {key['key']}"})
+    assert client.get(f"/v1/assets/{world.a1}").status_code == 200
+    assert client.get(f"/v1/assets/{world.a2}").status_code == 404
+    # The key is never listed with its secret, and revoking it works at once.
+    listing = vantage(embedded, "keys", "list", "--broadcaster", "Console TV", "--json").stdout
+    assert key["key"] not in listing and key["prefix"] in listing
+    assert vantage(embedded, "keys", "revoke", key["prefix"]).returncode == 0
+    assert client.get(f"/v1/assets/{world.a1}").status_code == 401
+    # Bad input: one clear line and exit status 1, nothing written.
+    bad = vantage(embedded, "broadcasters", "add", "Nowhere TV", "--territory", "Narnia")
+    assert bad.returncode == 1 and "ISO 3166-1" in bad.stderr
+    bad = vantage(embedded, "rights", "grant", "Console TV", "--scope", "feed", "--territory", "NZ")
+    assert bad.returncode == 1 and "must name it" in bad.stderr
+    assert vantage(embedded, "search", "reindex").returncode == 0
