@@ -1,22 +1,45 @@
 # Two commands on a fresh machine: `make demo` and `make test`.
+# Every install comes from uv.lock (hashes for every package); `make lock` refreshes it on purpose.
 PYTHON ?= python3
 VENV   ?= .venv
+TOOLS  ?= .tools
 BIN    := $(VENV)/bin
+UV     := $(TOOLS)/bin/uv
 STAMP  := $(VENV)/.installed-stamp
 
-# The machine's PostgreSQL and Redis, for the second test pass (`make test-external`).
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+export UV_NO_PROGRESS := 1
+
+# The machine's PostgreSQL, Redis and RabbitMQ, for the second test pass (`make test-external`).
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 TEST_BROKER_URL   ?= redis://127.0.0.1:6379/15
+TEST_AMQP_URL     ?= amqp://guest:guest@127.0.0.1:5672//
+# Test processes in parallel (pytest-xdist); `make test JOBS=0` runs them in one process.
+JOBS ?= auto
 
-.PHONY: install demo up down status test lint unit test-external bench clean
+.PHONY: install lock lock-check demo up down status test lint unit test-external test-amqp bench clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(UV): infra/deploy/uv-requirements.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		-r infra/deploy/uv-requirements.txt
+	touch $(UV)
+
+# The demo and the tests share one environment: the runtime, the embedded stack, the benchmarks
+# and the development tools, exactly as locked.
+$(STAMP): $(UV) pyproject.toml uv.lock
+	$(UV) sync --locked --all-extras --python $(PYTHON) --quiet
 	touch $(STAMP)
 
 install: $(STAMP)
+
+lock: $(UV)
+	$(UV) lock --python $(PYTHON)
+
+lock-check: $(UV)
+	$(UV) lock --check --python $(PYTHON)
 
 demo: install
 	$(BIN)/vantage demo
@@ -30,24 +53,25 @@ down:
 status:
 	$(BIN)/vantage status
 
-lint: install
+lint: install lock-check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/deptry .
 
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(JOBS)
 
 unit: install
-	$(BIN)/pytest tests/unit
+	$(BIN)/pytest -n $(JOBS) tests/unit
 
 test-external: install
 	VANTAGE_TEST_DATABASE_URL=$(TEST_DATABASE_URL) VANTAGE_TEST_BROKER_URL=$(TEST_BROKER_URL) \
-		$(BIN)/pytest tests/integration
+		$(BIN)/pytest -n $(JOBS) tests/integration
 
 bench: install
 	$(BIN)/vantage bench ladder
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

@@ -214,9 +214,9 @@ def _inverse(flow: NDArray[np.float32]) -> NDArray[np.float32]:
 def _remap(image: ImageT, where: NDArray[np.float32], border: int) -> ImageT:
     """``image`` sampled at ``where`` (x, y per pixel), bilinear; outside is ``border``
     (replicated edge, or zero)."""
-    # The stubs want a second map; with (x, y) pairs in the first OpenCV takes none, and an
-    # empty array is not read as none.
-    out = cv2.remap(image, where, None, cv2.INTER_LINEAR, borderMode=border)  # type: ignore[call-overload]
+    # With (x, y) pairs in the first map OpenCV takes no second one; an empty array is not
+    # read as none.
+    out = cv2.remap(image, where, None, cv2.INTER_LINEAR, borderMode=border)
     return np.asarray(out, dtype=image.dtype)
 
 
