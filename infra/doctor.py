@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from catalog.migrate import current_revision, head_revision
 from infra.database import make_engine
-from infra.errors import VantageError
+from infra.errors import FFmpegError, VantageError
 from infra.queue import broker_ping
 from infra.settings import Settings
 from infra.storage import ObjectStore
+from transcode.capabilities import CAPABILITIES, ffmpeg_features
 from transcode.ffmpeg import find_ffmpeg
 
 
@@ -43,6 +44,21 @@ def check_ffmpeg(settings: Settings) -> Check:
             "use a build with libx264 and aac (the imageio-ffmpeg wheel has both)",
         )
     return Check("ffmpeg", True, f"{binary} (libx264, aac)")
+
+
+def check_ffmpeg_features(settings: Settings) -> Check:
+    """Every encoder, filter, muxer and protocol a profile or job uses, and what breaks
+    without each one that is missing."""
+    try:
+        features = ffmpeg_features(find_ffmpeg(settings.media.ffmpeg))
+    except FFmpegError as exc:
+        return Check("ffmpeg features", False, exc.detail, "put a working ffmpeg on PATH")
+    missing = features.missing()
+    if missing:
+        detail = "; ".join(f"no {c.name} {c.kind}: breaks {c.needed_by}" for c in missing)
+        fix = "use an ffmpeg build with these (the imageio-ffmpeg wheel >= 0.8 has them all)"
+        return Check("ffmpeg features", False, detail, fix)
+    return Check("ffmpeg features", True, f"all {len(CAPABILITIES)} that profiles and jobs use")
 
 
 def check_storage(settings: Settings) -> Check:
@@ -114,6 +130,7 @@ def check_keys(settings: Settings) -> Check:
 def run_checks(settings: Settings) -> list[Check]:
     checks = [
         check_ffmpeg(settings),
+        check_ffmpeg_features(settings),
         check_storage(settings),
         check_broker(settings),
         check_database(settings),
