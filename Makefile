@@ -70,6 +70,10 @@ test-external: install
 	VANTAGE_TEST_DATABASE_URL=$(TEST_DATABASE_URL) VANTAGE_TEST_BROKER_URL=$(TEST_BROKER_URL) \
 		$(BIN)/pytest -n $(JOBS) tests/integration
 
+# The broker-sensitive tests (queues, chords, redelivery, the reconciler) on RabbitMQ.
+test-amqp: install
+	VANTAGE_TEST_BROKER_URL=$(TEST_AMQP_URL) $(BIN)/pytest -n $(JOBS) -m broker tests/integration
+
 bench: install
 	$(BIN)/vantage bench ladder
 

@@ -223,6 +223,11 @@ class JobOut(BaseModel):
     finished_at: datetime | None
 
 
+MAX_OFFSET = 1_000_000_000
+"""The deepest offset a page may start at: beyond any catalog, and within every database's
+integers (a larger number overflowed SQLite's and answered 500)."""
+
+
 class Page(BaseModel, Generic[T]):
     items: list[T]
     total: int

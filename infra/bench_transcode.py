@@ -39,7 +39,7 @@ from infra.bench import bench_source, timed
 from infra.database import make_engine, make_session_factory, session_scope
 from infra.doctor import check_broker, check_database, check_storage
 from infra.errors import BadRequest, MediaError, ServiceUnavailable, VantageError
-from infra.queue import JOB_TASKS, make_celery, send_job
+from infra.queue import JOB_TASKS, make_celery, send_job, worker_queues
 from infra.settings import Settings
 from infra.storage import ObjectStore
 from ingest.files import FeedFile, ingest_files
@@ -343,7 +343,8 @@ def bench_worker(
     """A Celery worker of ``concurrency`` prefork processes on the ``vod`` queue of
     ``settings``' broker, in its own process group, stopped (the whole group) on exit."""
     name = f"bench-c{concurrency}-{os.getpid()}"
-    argv = [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", "vod"]
+    queues = worker_queues(settings, "vod")
+    argv = [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", queues]
     argv += ["-c", str(concurrency), "-P", "prefork", "-n", f"{name}@%h"]
     argv += ["--without-gossip", "--without-mingle", "--loglevel", "INFO"]
     app = make_celery(settings, "vantage-bench")

@@ -16,6 +16,7 @@ from kombu import Queue  # type: ignore[attr-defined]
 from infra.settings import Settings
 
 QUEUES = ("live", "vod", "replay", "analysis")
+"""The workloads, by their plain names; on the broker each carries ``broker.namespace``."""
 
 TASK_ROUTES = {
     "vantage.transcode_ladder": {"queue": "vod"},
@@ -44,6 +45,21 @@ JOB_TASKS = {
 WEBHOOK_TASK = "vantage.deliver_webhook"
 
 
+def queue_name(settings: Settings, queue: str) -> str:
+    """The broker's name for the workload ``queue``."""
+    namespace = settings.broker.namespace
+    return f"{namespace}.{queue}" if namespace else queue
+
+
+def worker_queues(settings: Settings, queues: str) -> str:
+    """The value of a worker's ``-Q`` for the plain, comma-separated ``queues``."""
+    names = [name.strip() for name in queues.split(",") if name.strip()]
+    unknown = [name for name in names if name not in QUEUES]
+    if unknown or not names:
+        raise ValueError(f"queues are {', '.join(QUEUES)}; not {', '.join(unknown) or 'none'}")
+    return ",".join(queue_name(settings, name) for name in names)
+
+
 def result_backend(settings: Settings) -> str:
     """Where chords keep their parts' results: the broker when it is Redis, else the catalog."""
     if settings.broker.result_backend:
@@ -66,9 +82,15 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "result_backend_transport_options": transport,
         "result_expires": 24 * 3600,
         "result_extended": False,
-        "task_queues": [Queue(name) for name in QUEUES],  # type: ignore[no-untyped-call]
-        "task_default_queue": "vod",
-        "task_routes": TASK_ROUTES,
+        "task_queues": [
+            Queue(queue_name(settings, name))  # type: ignore[no-untyped-call]
+            for name in QUEUES
+        ],
+        "task_default_queue": queue_name(settings, "vod"),
+        "task_routes": {
+            task: {"queue": queue_name(settings, route["queue"])}
+            for task, route in TASK_ROUTES.items()
+        },
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "task_ignore_result": True,

@@ -38,6 +38,9 @@ class BrokerSettings(BaseModel):
     result_backend: str | None = None
     """Where chunked encodes' chords keep their parts' results; ``None``: the broker for Redis,
     else the catalog database."""
+    namespace: str = Field(default="", pattern=r"^[A-Za-z0-9_-]*$")
+    """Prefix of every queue name, so several installations (staging beside production, or
+    parallel test runs) can share one broker; empty: the plain names."""
 
 
 class DatabaseSettings(BaseModel):

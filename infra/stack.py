@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from infra.errors import ServiceUnavailable
+from infra.queue import worker_queues
 from infra.settings import Settings
 
 
@@ -161,7 +162,7 @@ def worker_part(settings: Settings, index: int, *, queues: str = "vod,replay,ana
             "workers.app",
             "worker",
             "-Q",
-            queues,
+            worker_queues(settings, queues),
             "-c",
             str(concurrency),
             "-n",

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from catalog.migrate import upgrade
 from infra import stack
 from infra.database import make_engine, make_session_factory
+from infra.queue import make_celery, worker_queues
 from infra.settings import (
     APISettings,
     BrokerSettings,
@@ -149,7 +150,10 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         storage=StorageSettings(
             endpoint_url=f"http://127.0.0.1:{s3_port}", bucket=f"vantage-test-{RUN_ID}"
         ),
-        broker=BrokerSettings(url=broker_url or f"redis://127.0.0.1:{redis_port}/0"),
+        # A namespace of its own, so parallel runs (and xdist workers) can share one broker.
+        broker=BrokerSettings(
+            url=broker_url or f"redis://127.0.0.1:{redis_port}/0", namespace=f"test-{RUN_ID}"
+        ),
         database=DatabaseSettings(url=database_url),
         # Short chunks, so a chunked ladder of a few seconds still spreads across workers.
         media=MediaSettings(chunk_seconds=2.0),
@@ -186,6 +190,7 @@ def settings_env(config: Settings) -> dict[str, str]:
             "VANTAGE_STORAGE__ENDPOINT_URL": config.storage.endpoint_url or "",
             "VANTAGE_STORAGE__BUCKET": config.storage.bucket,
             "VANTAGE_BROKER__URL": config.broker.url,
+            "VANTAGE_BROKER__NAMESPACE": config.broker.namespace,
             "VANTAGE_DATABASE__URL": config.database_url,
             "VANTAGE_API__PORT": str(config.api.port),
             "VANTAGE_API__PUBLIC_URL": config.api.public_url,
@@ -262,11 +267,28 @@ def end(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
+def side_broker(config: Settings, name: str, **update: object) -> Settings:
+    """The same catalog, store and broker, with queues of their own (a namespace) that only the
+    test's own workers consume."""
+    broker = config.broker.model_copy(update={"namespace": f"{config.broker.namespace}-{name}"})
+    return config.model_copy(update={"broker": broker, **update})
+
+
+def purge(config: Settings) -> None:
+    """Drop whatever is left in ``config``'s queues."""
+    app = make_celery(config, "vantage-test-purge")
+    try:
+        app.control.purge()
+    finally:
+        app.close()
+
+
 @pytest.fixture(scope="session")
 def worker(embedded: Settings) -> Iterator[subprocess.Popen[bytes]]:
     """A real Celery worker consuming from the real broker."""
     argv = [sys.executable, "-m", "celery", "-A", "workers.app", "worker"]
-    argv += ["-Q", "live,vod,replay,analysis", "-c", "2", "-n", f"test-{RUN_ID}@%h"]
+    argv += ["-Q", worker_queues(embedded, "live,vod,replay,analysis"), "-c", "2"]
+    argv += ["-n", f"test-{RUN_ID}@%h"]
     argv += ["--loglevel", "INFO", "--without-gossip", "--without-mingle"]
     proc = spawn(argv, embedded, embedded.home / "worker.log")
     yield proc

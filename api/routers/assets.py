@@ -19,7 +19,7 @@ from api.auth import (
 )
 from api.deps import JobsDep, SessionDep, SettingsDep, StoreDep
 from api.playlists import sign_hls, sign_mpd
-from api.schemas import AssetOut, DownloadOut, JobOut, Page, asset_out, job_out
+from api.schemas import MAX_OFFSET, AssetOut, DownloadOut, JobOut, Page, asset_out, job_out
 from catalog import access, services
 from catalog.models import Asset, AssetKind, AssetStatus, Event
 from catalog.rights import Media
@@ -91,7 +91,7 @@ def list_assets(
     feed_id: str | None = None,
     status: AssetStatus | None = None,
     limit: int = Query(50, ge=1, le=200),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> Page[AssetOut]:
     """Assets, newest first, filtered by event, feed and status."""
     filters = services.AssetFilter(event_id=event_id, feed_id=feed_id, status=status)

@@ -11,6 +11,7 @@ from api.auth import OPERATE, READ, CallerDep, media_token
 from api.deps import SessionDep, SessionFactoryDep, SettingsDep, StoreDep
 from api.problems import problem
 from api.schemas import (
+    MAX_OFFSET,
     EventCreate,
     EventEnd,
     EventOut,
@@ -49,7 +50,7 @@ def list_events(
     caller: CallerDep,
     session: SessionDep,
     limit: int = Query(50, ge=1, le=200),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> Page[EventSummary]:
     """Events, newest first (those the caller has rights to)."""
     events, total = services.list_events(

@@ -156,7 +156,13 @@ def worker(
     queues: Annotated[str, typer.Option("-Q", "--queues")] = "live,vod,replay,analysis",
 ) -> None:
     """Run a Celery worker in the foreground (one per host at scale)."""
-    argv = [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", queues]
+    from infra.queue import worker_queues
+
+    try:
+        names = worker_queues(settings(), queues)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    argv = [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", names]
     raise typer.Exit(subprocess.call([*argv, "-c", str(concurrency), "--loglevel", "INFO"]))
 
 

@@ -79,3 +79,10 @@ def test_openapi_is_published(api_url):
     spec = staff.get(f"{api_url}/openapi.json").json()
     assert "/v1/assets/{asset_id}" in spec["paths"]
     assert staff.get(f"{api_url}/docs").status_code == 200
+
+
+def test_an_offset_past_any_database_integer_is_a_422_not_a_500(api_url):
+    for path in ("/v1/assets", "/v1/events"):
+        answer = staff.get(f"{api_url}{path}?offset={10**25}")
+        assert answer.status_code == 422, (path, answer.text)
+        assert answer.headers["content-type"].startswith("application/problem+json")

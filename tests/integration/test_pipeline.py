@@ -284,7 +284,9 @@ def test_cli_ingest_and_events_show(embedded, worker, camera_clip, bad_files):
     assert done.returncode == 0, done.stderr
     import json
 
-    shown = json.loads(vantage(embedded, "events", "show", "Heat 2", "--json").stdout)
+    show = vantage(embedded, "events", "show", "Heat 2", "--json")
+    assert show.returncode == 0, show.stderr
+    shown = json.loads(show.stdout)
     [feed] = shown["feeds"]
     [asset] = feed["assets"]
     assert asset["status"] == "ready"

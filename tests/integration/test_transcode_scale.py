@@ -19,14 +19,17 @@ from sqlalchemy import select
 from catalog import services
 from catalog.models import JobKind, JobStatus, Segment, utcnow
 from infra.database import session_scope
-from infra.queue import JOB_TASKS, send_job
+from infra.queue import JOB_TASKS, send_job, worker_queues
 from infra.reconciler import reconcile_once
-from infra.settings import BrokerSettings, JobSettings, Settings
+from infra.settings import JobSettings, Settings
 from ingest.files import FeedFile, ingest_files
 from tests import staff
-from tests.conftest import RUN_ID, end, spawn
+from tests.conftest import RUN_ID, end, purge, side_broker, spawn
 from tests.integration.test_pipeline import wait_for
 from transcode.synthetic import SyntheticCamera, render_camera
+
+# Queues, chords, redelivery and the reconciler: run on every broker Vantage supports.
+pytestmark = [pytest.mark.integration, pytest.mark.broker]
 
 
 @pytest.fixture(scope="module")
@@ -106,19 +109,14 @@ def test_a_long_file_is_chunked_across_workers_and_stitched_without_re_encoding(
 
 
 def _side_broker(embedded: Settings) -> Settings:
-    """The same catalog and store, another Redis database: a queue only the test's own workers
+    """The same catalog and store, queues of their own: a queue only the test's own workers
     consume, with a short heartbeat deadline."""
-    base, _, _ = embedded.broker.url.rpartition("/")
-    return embedded.model_copy(
-        update={
-            "broker": BrokerSettings(url=f"{base}/13"),
-            "jobs": JobSettings(stale_after_s=5, reconcile_every_s=1),
-        }
-    )
+    return side_broker(embedded, "killed", jobs=JobSettings(stale_after_s=5, reconcile_every_s=1))
 
 
 def _worker(config: Settings, name: str):
-    argv = [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", "vod"]
+    argv = [sys.executable, "-m", "celery", "-A", "workers.app", "worker"]
+    argv += ["-Q", worker_queues(config, "vod")]
     argv += ["-c", "1", "-n", f"{name}-{RUN_ID}@%h", "--without-gossip", "--without-mingle"]
     return spawn(argv, config, config.home / f"{name}.log")
 
@@ -210,10 +208,7 @@ def test_a_mezzanine_is_made_on_request(embedded, sessions, store, worker, api_u
 def test_a_vod_backlog_never_delays_live_work(embedded, sessions, store, long_clip, camera_clip):
     """The stack's layout: a worker for live segments only, another for VOD. Live work queued
     behind a backlog of ladders is done while the backlog is still there."""
-    import redis
-
-    base, _, _ = embedded.broker.url.rpartition("/")
-    side = embedded.model_copy(update={"broker": BrokerSettings(url=f"{base}/12")})
+    side = side_broker(embedded, "backlog")
     backlog = [
         ingest(embedded, sessions, store, long_clip, f"backlog {i}", enqueue=False).ladder_job_id
         for i in range(4)
@@ -223,10 +218,14 @@ def test_a_vod_backlog_never_delays_live_work(embedded, sessions, store, long_cl
         segment_id = session.scalar(select(Segment.id).where(Segment.asset_id == live.asset_id))
     argv = [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "--without-gossip"]
     vod = spawn(
-        [*argv, "-Q", "vod", "-c", "1", "-n", f"vod-{RUN_ID}@%h"], side, side.home / "vod.log"
+        [*argv, "-Q", worker_queues(side, "vod"), "-c", "1", "-n", f"vod-{RUN_ID}@%h"],
+        side,
+        side.home / "vod.log",
     )
     live_worker = spawn(
-        [*argv, "-Q", "live", "-c", "1", "-n", f"live-{RUN_ID}@%h"], side, side.home / "live.log"
+        [*argv, "-Q", worker_queues(side, "live"), "-c", "1", "-n", f"live-{RUN_ID}@%h"],
+        side,
+        side.home / "live.log",
     )
     try:
         for job_id in backlog:
@@ -249,4 +248,4 @@ def test_a_vod_backlog_never_delays_live_work(embedded, sessions, store, long_cl
     finally:
         end(vod)
         end(live_worker)
-        redis.Redis.from_url(side.broker.url).flushdb()
+        purge(side)

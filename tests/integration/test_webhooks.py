@@ -21,14 +21,14 @@ from catalog import webhooks
 from catalog.models import Broadcaster, WebhookDelivery, utcnow
 from infra.database import session_scope
 from infra.errors import BadRequest, NotFound
-from infra.queue import send_webhook
+from infra.queue import send_webhook, worker_queues
 from infra.reconciler import reconcile_once
-from infra.settings import BrokerSettings, JobSettings
-from tests.conftest import RUN_ID, end, spawn
+from infra.settings import JobSettings
+from tests.conftest import RUN_ID, end, purge, side_broker, spawn
 from workers.context import build_context
 from workers.webhooks import deliver
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.broker]
 
 
 # -- a real receiver -----------------------------------------------------------------------------
@@ -238,15 +238,13 @@ def test_a_receiver_failing_twice_gets_the_delivery_on_the_third_attempt(
 def test_an_unreachable_url_ends_failed_after_its_attempts_through_the_worker(
     embedded, sessions, monkeypatch
 ):
-    """A worker of its own (another Redis database) with three attempts a short backoff apart:
+    """A worker of its own (queues of its own) with three attempts a short backoff apart:
     the task schedules each next attempt itself until the attempts are spent."""
-    import redis
-
     monkeypatch.setenv("VANTAGE_JOBS__RETRY_BASE_S", "0.2")
     monkeypatch.setenv("VANTAGE_API__WEBHOOK_ATTEMPTS", "3")
-    base, _, _ = embedded.broker.url.rpartition("/")
-    side = embedded.model_copy(update={"broker": BrokerSettings(url=f"{base}/11")})
-    argv = [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", "analysis"]
+    side = side_broker(embedded, "webhooks")
+    argv = [sys.executable, "-m", "celery", "-A", "workers.app", "worker"]
+    argv += ["-Q", worker_queues(side, "analysis")]
     argv += ["-c", "1", "-n", f"webhooks-{RUN_ID}@%h", "--without-gossip", "--without-mingle"]
     side_worker = spawn(argv, side, side.home / "webhooks-worker.log")
     try:
@@ -258,7 +256,7 @@ def test_an_unreachable_url_ends_failed_after_its_attempts_through_the_worker(
         failed = wait_for_status(sessions, delivery_id, "failed", timeout=90)
     finally:
         end(side_worker)
-        redis.Redis.from_url(side.broker.url).flushdb()
+        purge(side)
     assert failed.attempts == 3
     assert failed.response_status is None
     assert failed.error is not None and failed.error.startswith("ConnectError")
