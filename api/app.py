@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import problems
+from api import problems, ui
 from api.auth import RateLimiter
 from api.routers import (
     access,
@@ -18,6 +18,7 @@ from api.routers import (
     profiles,
     replays,
     search,
+    session,
     webhooks,
 )
 from infra.database import make_engine, make_session_factory
@@ -115,6 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         access.router,
         search.router,
         webhooks.router,
+        session.router,
     ):
         app.include_router(router)
+    ui.install(app, settings)
     return app

@@ -3,10 +3,12 @@ the territory a request is made for, per-key rate limits, and the answer to a re
 
 from __future__ import annotations
 
+import hmac
 import math
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -19,6 +21,32 @@ from infra.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from infra.settings import Settings
 
 TERRITORY_HEADER = "Vantage-Territory"
+SESSION_COOKIE = "vantage_session"
+"""The editors' UI: an HttpOnly, SameSite=Strict cookie naming a signed-in browser session."""
+CSRF_HEADER = "X-CSRF-Token"
+"""Every state-changing call made with the session cookie carries this token."""
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def csrf_token(signing_key: str, cookie_secret: str) -> str:
+    """The CSRF token of a session: derived from its cookie with the signing key, so a page
+    can be given it again at any time, and another site can neither read nor make it."""
+    return hmac.new(signing_key.encode(), b"csrf:" + cookie_secret.encode(), "sha256").hexdigest()
+
+
+def _session_key(
+    request: Request, session: SessionDep, settings: Settings, now: datetime
+) -> ApiKey:
+    """The key behind the request's session cookie, the CSRF token checked for writes."""
+    secret = request.cookies.get(SESSION_COOKIE, "")
+    found = tenants.editor_session(secret, session=session, now=now) if secret else None
+    if found is None:
+        raise Unauthorized("your session has ended; sign in again")
+    if request.method not in _SAFE_METHODS:
+        presented = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(presented, csrf_token(settings.api.signing_key, secret)):
+            raise Forbidden(f"a change made from the web UI needs its {CSRF_HEADER} header")
+    return found[1]
 
 
 class RateLimiter:
@@ -107,6 +135,9 @@ def _authenticate(request: Request, session: SessionDep, settings: SettingsDep) 
         ):
             raise Unauthorized("invalid or expired media token; ask the API for a new playlist")
         principal = _principal(key, request, session, bound_asset=claims.asset_id)
+    elif SESSION_COOKIE in request.cookies:
+        key = _session_key(request, session, settings, now)
+        principal = _principal(key, request, session)
     else:
         raise Unauthorized("send an API key: Authorization: Bearer <key>")
     wait = _limiter(request).take(key.id)
@@ -119,6 +150,11 @@ def _authenticate(request: Request, session: SessionDep, settings: SettingsDep) 
         tenants.touch_key(key.id, session=session, now=now)
     request.state.principal = principal
     return access.caller_for(principal, session=session, now=now)
+
+
+def caller_for_key(key: ApiKey, request: Request, session: SessionDep) -> access.Caller:
+    """The caller a key makes, for a request that presented it in its body (signing in)."""
+    return access.caller_for(_principal(key, request, session), session=session, now=utcnow())
 
 
 def _caller(caller: Annotated[access.Caller, Depends(_authenticate)]) -> access.Caller:

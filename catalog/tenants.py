@@ -11,7 +11,7 @@ import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -23,6 +23,7 @@ from catalog.models import (
     ApiKey,
     Asset,
     Broadcaster,
+    EditorSession,
     Event,
     Feed,
     RightsGrant,
@@ -364,3 +365,40 @@ def record_airing(
         airing.aired_at = aired_at
     session.flush()
     return airing
+
+
+# -- editor sessions (the browser UI) -----------------------------------------------------------
+
+
+def open_editor_session(
+    key: ApiKey, *, session: Session, now: datetime, ttl_s: int
+) -> tuple[EditorSession, str]:
+    """A browser session for ``key`` and the cookie's secret (only its hash is stored). It
+    ends at ``ttl_s`` or with the key, whichever is first."""
+    secret = secrets.token_urlsafe(32)
+    expires = now + timedelta(seconds=ttl_s)
+    if key.expires_at is not None:
+        expires = min(expires, aware(key.expires_at))
+    row = EditorSession(secret_hash=_hash(secret), key_id=key.id, expires_at=expires)
+    session.add(row)
+    session.flush()
+    return row, secret
+
+
+def editor_session(
+    secret: str, *, session: Session, now: datetime
+) -> tuple[EditorSession, ApiKey] | None:
+    """The live session a cookie names, with its live key; ``None`` for anything else."""
+    row = session.scalar(select(EditorSession).where(EditorSession.secret_hash == _hash(secret)))
+    if row is None or row.revoked_at is not None or now >= aware(row.expires_at):
+        return None
+    key = session.get(ApiKey, row.key_id)
+    if key is None or not key_is_live(key, now):
+        return None
+    return row, key
+
+
+def close_editor_session(row: EditorSession, *, now: datetime) -> None:
+    """Sign out; a no-op when already signed out."""
+    if row.revoked_at is None:
+        row.revoked_at = now

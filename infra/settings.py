@@ -114,6 +114,8 @@ class APISettings(BaseModel):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     rate_per_minute: int = Field(default=600, ge=1)
     """Requests one API key may make per minute (per API process), with bursts of a tenth."""
+    session_ttl_s: int = Field(default=12 * 3600, ge=300, le=7 * 24 * 3600)
+    """How long an editor stays signed in to the web UI (never past the key's own expiry)."""
     webhook_attempts: int = Field(default=6, ge=1, le=20)
     """Attempts to deliver one webhook notification (backoff 10 s, 20 s, 40 s ...)."""
     webhook_timeout_s: float = Field(default=10.0, gt=0)

@@ -119,9 +119,11 @@ def burn_in_filters(
         # expansion=none: a % in a camera name is printed, not read as a drawtext function.
         f"drawtext=text={filter_value(name)}:expansion=none:fontsize={font}:{box}"
         f":x={margin}:y={margin}",
-        # A monospaced face keeps the box still while the digits change.
+        # A monospaced face keeps the box still while the digits change. It stands clear of
+        # the bottom 1/24 of the picture, where simulated and test cameras carry their
+        # machine-readable frame code, so that code still reads in the editors' player.
         f"drawtext=font=Monospace:timecode={filter_value(timecode)}:rate={_rate_text(frame_rate)}"
-        f":fontsize={font}:{box}:x=(w-tw)/2:y=h-th-{margin}",
+        f":fontsize={font}:{box}:x=(w-tw)/2:y=h*23/24-th-{margin}",
     ]
 
 

@@ -1,0 +1,242 @@
+"""The editors' UI in a real browser (Debian's Chromium driven by Playwright) on the real stack:
+sign in, search, the synchronized angle grid read back by its frame codes, I/O and an order
+that completes and plays, a marker added with M, hostile text kept as text, a broadcaster
+seeing only its own events, and sign-out ending the session."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from fractions import Fraction
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+
+from catalog import services, tenants
+from catalog.models import Role
+from infra.database import session_scope
+from ingest.files import FeedFile, ingest_files
+from tests import staff
+from tests.conftest import RUN_ID
+from transcode import framecode
+from transcode.scene import camera_ring
+from transcode.synthetic import render_scene_camera
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+STARTS = {"cam1": 0, "cam2": 10, "cam3": 20, "cam4": 5}
+RATE = Fraction(25)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not shutil.which("chromium") and not shutil.which(CHROMIUM):
+        # The test setup brings the browser from Debian's packages when it is missing.
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "chromium"],
+            check=True,
+            env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def match(embedded, sessions, store, worker, api_url, ffmpeg, media_dir):
+    """Four cameras of the virtual match, each starting at another event frame, with proxies."""
+    ring = camera_ring(4)
+    files = [
+        FeedFile(
+            c.name,
+            render_scene_camera(
+                ffmpeg, c, media_dir / f"ui-{c.name}.mp4", first_frame=STARTS[c.name], frames=150
+            ),
+        )
+        for c in ring
+    ]
+    with session_scope(sessions) as session:
+        event_id = services.create_event(f"UI final {RUN_ID}", sport="football", session=session).id
+    outcomes = ingest_files(event_id, files, settings=embedded, sessions=sessions, store=store)
+    assert all(o.ok for o in outcomes), outcomes
+    deadline = time.monotonic() + 240
+    while True:
+        event = staff.get(f"{api_url}/v1/events/{event_id}").json()
+        assets = [a for f in event["feeds"] for a in f["assets"]]
+        if len(assets) == 4 and all(a["proxy_url"] and a["status"] == "ready" for a in assets):
+            return event
+        assert time.monotonic() < deadline, "proxies never arrived"
+        time.sleep(0.5)
+
+
+def key(sessions, role=Role.EDITOR, **kwargs):
+    with session_scope(sessions) as session:
+        _, secret = tenants.create_key(f"ui {role} {RUN_ID}", role, session=session, **kwargs)
+    return secret
+
+
+def sign_in(page, api_url, secret):
+    page.goto(api_url + "/")
+    page.fill("#key", secret)
+    page.click("#sign-in button[type=submit]")
+    page.wait_for_selector("#sign-out:not([hidden])")
+
+
+def frame_codes(page):
+    """The event frame each tile shows, read from one screenshot of the grid."""
+    shot = page.locator("#grid").screenshot()
+    image = cv2.imdecode(np.frombuffer(shot, np.uint8), cv2.IMREAD_COLOR)
+    grid_box = page.locator("#grid").bounding_box()
+    codes = {}
+    for video in page.locator("#grid .tile video").all():
+        box = video.bounding_box()
+        x, y = round(box["x"] - grid_box["x"]), round(box["y"] - grid_box["y"])
+        crop = image[y : y + round(box["height"]), x : x + round(box["width"])]
+        code = framecode.read(np.ascontiguousarray(crop))
+        codes[video.get_attribute("data-feed")] = code.frame if code else None
+    return codes
+
+
+def test_an_editor_plays_every_angle_in_sync_and_orders_a_replay(browser, api_url, sessions, match):
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in(page, api_url, key(sessions))
+    cookie = next(c for c in context.cookies() if c["name"] == "vantage_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+
+    # Search, then open the event from its result.
+    page.fill("#quick-search input", "UI final")
+    page.press("#quick-search input", "Enter")
+    page.wait_for_selector(".hit.kind-event a")
+    assert "q=UI" in page.url
+    page.click(".hit.kind-event a")
+    page.wait_for_function("() => window.vantagePlayer && window.vantagePlayer.angles.length === 4")
+
+    # Paused at event frame 60 (2.4 s): every angle shows the same instant.
+    page.goto(f"{api_url}/events/{match['id']}?t=2.4")
+    page.wait_for_function("() => window.vantagePlayer && window.vantagePlayer.angles.length === 4")
+    assert page.evaluate("() => window.vantagePlayer.settled()")
+    assert set(frame_codes(page).values()) == {60}, frame_codes(page)
+    assert page.locator("#timecode").text_content() == "00:00:02:10"
+
+    # One frame forward with the arrow key: still together, one frame on.
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("() => window.vantagePlayer.settled()")
+    assert set(frame_codes(page).values()) == {61}
+
+    # While playing: the angles stay within a frame of each other.
+    page.keyboard.press("Space")
+    spreads = []
+    for _ in range(4):
+        page.wait_for_timeout(600)
+        codes = [c for c in frame_codes(page).values() if c is not None]
+        if len(codes) == 4:
+            spreads.append(max(codes) - min(codes))
+    page.keyboard.press("k")
+    assert spreads and sorted(spreads)[len(spreads) // 2] <= 1, spreads
+
+    # Keys 1-9 pick the active angle.
+    page.keyboard.press("3")
+    assert "active" in page.locator(".tile").nth(2).get_attribute("class")
+
+    # I/O around 2.0-3.0 s, order the angles, watch the job finish and the result play.
+    page.evaluate("() => window.vantagePlayer.seek(2.0)")
+    page.keyboard.press("i")
+    page.evaluate("() => window.vantagePlayer.seek(3.0)")
+    page.keyboard.press("o")
+    assert "25 frames" in page.locator("#inout").text_content()
+    page.click("#order-angles")
+    page.wait_for_selector("#orders li[data-status=succeeded]", timeout=180_000)
+    page.click("#orders li a")
+    page.wait_for_selector("#outputs video")
+    assert page.locator("#replay-status").text_content() == "succeeded"
+    page.wait_for_function("() => document.querySelector('#outputs video').readyState >= 2")
+    assert '"sha256"' in page.locator("#manifest").text_content()
+
+    # A marker added with M, with a hostile label, lands in the lane and in search as text.
+    page.goto(f"{api_url}/events/{match['id']}?t=1.0")
+    page.wait_for_function("() => window.vantagePlayer && window.vantagePlayer.angles.length === 4")
+    hostile = '<img src=x onerror="window.pwned=1">Goal'
+    page.keyboard.press("m")
+    page.fill("#marker-label", hostile)
+    page.fill("#marker-tags", "goal")
+    page.press("#marker-label", "Enter")
+    page.wait_for_selector("#marker-lane .marker")
+    assert page.locator("#markers .label-text").first.text_content() == hostile
+    assert page.evaluate("() => window.pwned") is None
+    page.goto(f"{api_url}/?q=Goal&kind=marker")
+    page.wait_for_selector(".hit.kind-marker")
+    assert page.locator(".hit.kind-marker .title").first.text_content() == hostile
+    assert page.evaluate("() => window.pwned") is None
+    assert page.locator("img[src=x]").count() == 0
+
+    # Sign out: the cookie no longer opens anything.
+    secret = cookie["value"]
+    page.click("#sign-out")
+    page.wait_for_selector("#sign-in")
+    gone = httpx.get(f"{api_url}/v1/session", cookies={"vantage_session": secret})
+    assert gone.status_code == 401
+    assert not errors, errors
+    context.close()
+
+
+def test_cookie_writes_need_the_csrf_token_and_pages_carry_a_strict_policy(
+    api_url, sessions, match
+):
+    import httpx
+
+    with httpx.Client(base_url=api_url) as client:
+        signed = client.post("/v1/session", json={"key": key(sessions)})
+        assert signed.status_code == 200
+        csrf = signed.json()["csrf_token"]
+        marker = {"clock_s": 1.0, "label": "csrf check"}
+        path = f"/v1/events/{match['id']}/markers"
+        assert client.post(path, json=marker).status_code == 403
+        assert client.post(path, json=marker, headers={"X-CSRF-Token": "nope"}).status_code == 403
+        assert client.post(path, json=marker, headers={"X-CSRF-Token": csrf}).status_code == 201
+        # Another site cannot sign this browser in to a key of its choosing.
+        other = client.post(
+            "/v1/session", json={"key": key(sessions)}, headers={"Origin": "https://evil.example"}
+        )
+        assert other.status_code == 403
+        page = client.get(f"/events/{match['id']}")
+        policy = page.headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+        assert "frame-ancestors 'none'" in policy
+        # Signing in again replaces the session: the old cookie stops working.
+        old = client.cookies["vantage_session"]
+        client.post("/v1/session", json={"key": key(sessions)})
+        assert (
+            httpx.get(f"{api_url}/v1/session", cookies={"vantage_session": old}).status_code == 401
+        )
+
+
+def test_a_broadcaster_sees_only_its_events(browser, api_url, sessions, match):
+    from catalog.models import Broadcaster
+
+    with session_scope(sessions) as session:
+        owner = Broadcaster(name=f"UI TV {RUN_ID}", territories=["SE"])
+        session.add(owner)
+        session.flush()
+        owner_id = owner.id
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    sign_in(page, api_url, key(sessions, Role.BROADCASTER, broadcaster_id=owner_id))
+    page.goto(f"{api_url}/?q=UI")
+    page.wait_for_selector(".status")
+    assert page.locator(".hit").count() == 0
+    page.goto(f"{api_url}/events/{match['id']}")
+    page.wait_for_selector(".problem")
+    assert page.locator(".problem h1").text_content() == "Not found"
+    context.close()
