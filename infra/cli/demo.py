@@ -63,6 +63,7 @@ def run_demo(settings: Settings, *, cameras: int, seconds: float) -> None:
     key_id, key = demo_key(settings)
     say(f"\nAPI:   {base}   (OpenAPI: {base}/docs)")
     say(f"key:   {key}   (an editor key for this demo: Authorization: Bearer <key>)")
+    say(f"UI:    {base}/events/{event_id}   (sign in with the key: every angle in sync)")
     say(f"event: vantage events show '{event_name}' --json")
     say("per camera (event-clock start): HLS master, DASH manifest, editor proxy, QC")
     say("(the playlists carry a signed token: they play as they are, for a few hours)")
