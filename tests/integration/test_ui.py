@@ -175,7 +175,8 @@ def test_an_editor_plays_every_angle_in_sync_and_orders_a_replay(browser, api_ur
     page.wait_for_selector("#marker-lane .marker")
     assert page.locator("#markers .label-text").first.text_content() == hostile
     assert page.evaluate("() => window.pwned") is None
-    page.goto(f"{api_url}/?q=Goal&kind=marker")
+    # Within this event: other tests' events have their own goals.
+    page.goto(f"{api_url}/?q=Goal&kind=marker&event_id={match['id']}")
     page.wait_for_selector(".hit.kind-marker")
     assert page.locator(".hit.kind-marker .title").first.text_content() == hostile
     assert page.evaluate("() => window.pwned") is None
