@@ -75,7 +75,6 @@ export class AngleGrid {
     const seen = (_now, meta) => {
       angle.presented += 1;
       angle.mediaTime = meta.mediaTime;
-      if (!video.seeking) angle.awaitingFrame = false;
       video.requestVideoFrameCallback(seen);
     };
     video.requestVideoFrameCallback(seen);
@@ -122,10 +121,7 @@ export class AngleGrid {
       return;
     }
     const target = exact ? this._local(angle, this.t) : this.t - angle.start;
-    if (Math.abs(angle.video.currentTime - target) > 0.25 / this.fps || exact) {
-      if (angle.video.currentTime !== target) angle.awaitingFrame = Boolean(angle.video.requestVideoFrameCallback);
-      angle.video.currentTime = target;
-    }
+    if (Math.abs(angle.video.currentTime - target) > 0.25 / this.fps || exact) angle.video.currentTime = target;
   }
 
   play(rate = 1) {
@@ -147,7 +143,7 @@ export class AngleGrid {
     this.seek(this.t);
   }
 
-  // Resolves once every angle in range has finished seeking and presented the frame sought.
+  // Resolves once every angle in range has finished seeking and has a frame to show.
   async settled(timeoutMs = 5000) {
     const deadline = performance.now() + timeoutMs;
     while (performance.now() < deadline) {
