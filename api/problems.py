@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from infra.errors import VantageError
+from transcode.errors import FFmpegError, FFmpegTimeout, MediaError, ProfileError, TranscodeError
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,22 @@ def problem(status: int, detail: str, title: str | None = None, **extra: Any) ->
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
+MEDIA_STATUS: tuple[tuple[type[TranscodeError], int, str], ...] = (
+    (MediaError, 422, "Unusable media"),
+    (ProfileError, 400, "Bad encoding profile"),
+    (FFmpegTimeout, 503, "ffmpeg ran out of time"),
+    (FFmpegError, 500, "ffmpeg failed"),
+)
+"""The media package's errors as HTTP answers, most specific first; any other is a 500."""
+
+
+def media_status(exc: TranscodeError) -> tuple[int, str]:
+    for kind, status, title in MEDIA_STATUS:
+        if isinstance(exc, kind):
+            return status, title
+    return 500, "Media processing failed"
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(VantageError)
     async def _vantage(request: Request, exc: VantageError) -> JSONResponse:
@@ -41,6 +58,13 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="vantage"'
         return response
+
+    @app.exception_handler(TranscodeError)
+    async def _media(request: Request, exc: TranscodeError) -> JSONResponse:
+        status, title = media_status(exc)
+        if status >= 500:
+            log.error("%s %s: %s", request.method, request.url.path, exc.detail)
+        return problem(status, exc.detail, title)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -38,11 +38,12 @@ from catalog.models import JobKind, JobStatus, utcnow
 from infra.bench import bench_source, timed
 from infra.database import make_engine, make_session_factory, session_scope
 from infra.doctor import check_broker, check_database, check_storage
-from infra.errors import BadRequest, MediaError, ServiceUnavailable, VantageError
+from infra.errors import BadRequest, ServiceUnavailable, VantageError
 from infra.queue import JOB_TASKS, make_celery, send_job, worker_queues
 from infra.settings import Settings
 from infra.storage import ObjectStore
 from ingest.files import FeedFile, ingest_files
+from transcode.errors import MediaError
 from transcode.ffmpeg import find_ffmpeg
 from transcode.ladder import Rung, cmaf_args, plan_from_profile, transcode_ladder
 from transcode.manifests import Track

@@ -1,4 +1,6 @@
-"""The one error hierarchy. Each error carries the HTTP status the API answers with."""
+"""The application's error hierarchy. Each error carries the HTTP status the API answers with.
+
+The media code has its own family (``transcode/errors.py``), without HTTP statuses."""
 
 from __future__ import annotations
 
@@ -53,23 +55,6 @@ class Conflict(VantageError):
 class BadRequest(VantageError):
     status_code = 400
     title = "Bad request"
-
-
-class MediaError(BadRequest):
-    """Input media that cannot be used: missing, unreadable, truncated, or without video."""
-
-    status_code = 422
-    title = "Unusable media"
-
-
-class FFmpegError(VantageError):
-    """ffmpeg exited non-zero; `detail` holds the last lines it printed."""
-
-    title = "ffmpeg failed"
-
-    def __init__(self, detail: str, returncode: int) -> None:
-        super().__init__(detail)
-        self.returncode = returncode
 
 
 class StorageError(VantageError):

@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from catalog import search, services
 from catalog.models import Asset, AssetKind, Gap, Segment
 from infra.database import session_scope
-from infra.errors import BadRequest, MediaError
+from infra.errors import BadRequest
 from infra.storage import ObjectStore
 from ingest.media.sync import measure_offset
+from transcode.errors import MediaError
 
 
 @dataclass(frozen=True)

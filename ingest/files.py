@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from catalog import keys, services
 from catalog.models import Asset, AssetStatus, JobKind, Segment, new_id
 from infra.database import session_scope
-from infra.errors import BadRequest, MediaError, StorageError, VantageError
+from infra.errors import BadRequest, StorageError, VantageError
 from infra.queue import JOB_TASKS, send_job
 from infra.settings import Settings
 from infra.storage import ObjectStore, sha256_file
 from ingest.media.clock import ClockSource, EventOrigin, absolute_reference, origin_for, place
+from transcode.errors import MediaError, TranscodeError
 from transcode.probe import MediaInfo, probe
 
 FOLLOW_UP = (JobKind.LADDER, JobKind.QC, JobKind.PROXY, JobKind.THUMBNAILS)
@@ -117,7 +118,7 @@ def ingest_files(
             if info.size_bytes > settings.media.max_input_bytes:
                 raise MediaError(f"{item.path.name}: larger than the ingest limit")
             probed[index] = info
-        except VantageError as exc:
+        except (VantageError, TranscodeError) as exc:
             outcomes[index] = _fail(sessions, job_ids[index], item, exc.detail)
             step(item.feed, "failed", 1.0)
 
@@ -254,7 +255,10 @@ def _store_and_register(
     except Exception as exc:  # noqa: BLE001 - recorded as the job's reason, then cleaned up
         if uploaded:
             _forget_object(store, uploaded)
-        reason = exc.detail if isinstance(exc, VantageError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, VantageError | TranscodeError):
+            reason = exc.detail
+        else:
+            reason = f"{type(exc).__name__}: {exc}"
         step(item.feed, "failed", 1.0)
         return _fail(sessions, job_id, item, reason)
     step(item.feed, "registered", 1.0)

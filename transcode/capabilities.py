@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass
 
-from infra.errors import FFmpegError
+from transcode.errors import FFmpegError
 
 
 @dataclass(frozen=True)

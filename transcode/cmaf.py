@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-from infra.errors import MediaError
+from transcode.errors import MediaError
 
 # Sample entries whose RFC 6381 codec string is the four-character code itself.
 _PLAIN_CODECS = frozenset({"ac-3", "ec-3", "Opus", "fLaC"})

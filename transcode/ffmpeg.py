@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from infra.errors import FFmpegError
+from transcode.errors import FFmpegError, FFmpegTimeout
 
 ProgressCallback = Callable[[float], None]
 """Called with the fraction done, 0.0 to 1.0."""
@@ -65,7 +65,8 @@ def run_ffmpeg(
     """Run ffmpeg with ``args`` (an argv list, never a shell string).
 
     Progress is read from ``-progress pipe:1``; ``on_progress`` gets the fraction of ``duration_s``
-    done. Raises :class:`FFmpegError` with the last lines ffmpeg printed when it fails or times out.
+    done. Raises :class:`FFmpegError` with the last lines ffmpeg printed when it fails, and
+    :class:`FFmpegTimeout` when it runs past ``timeout_s``.
     """
     argv = [ffmpeg, *args]
     if on_progress is not None:
@@ -99,7 +100,7 @@ def run_ffmpeg(
                 proc.kill()
                 proc.wait()
         if timed_out.is_set():
-            raise FFmpegError(f"ffmpeg ran past its {timeout_s:.0f} s limit", returncode)
+            raise FFmpegTimeout(f"ffmpeg ran past its {timeout_s:.0f} s limit", returncode)
         if returncode != 0:
             stderr.seek(0)
             lines = stderr.read().decode("utf-8", "replace").strip().splitlines()
@@ -140,7 +141,7 @@ def run_ffmpeg_log(ffmpeg: str, args: Sequence[str], *, timeout_s: float | None 
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        raise FFmpegError(f"ffmpeg ran past its {timeout_s:.0f} s limit", -1) from exc
+        raise FFmpegTimeout(f"ffmpeg ran past its {timeout_s:.0f} s limit", -1) from exc
     log = result.stderr.decode("utf-8", "replace")
     if result.returncode != 0:
         tail = "; ".join(line.strip() for line in log.strip().splitlines()[-_STDERR_TAIL_LINES:])

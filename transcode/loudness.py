@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.errors import MediaError
+from transcode.errors import MediaError
 from transcode.ffmpeg import base_args, run_ffmpeg_log
 
 

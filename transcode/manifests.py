@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from infra.errors import MediaError
 from transcode.cmaf import SegmentInfo, TrackInit
+from transcode.errors import MediaError
 
 HLS_VERSION = 7
 AUDIO_GROUP = "audio"

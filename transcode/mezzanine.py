@@ -10,7 +10,7 @@ from pathlib import Path
 
 import av
 
-from infra.errors import FFmpegError, MediaError
+from transcode.errors import FFmpegError, MediaError
 from transcode.ffmpeg import ProgressCallback, base_args, run_ffmpeg
 from transcode.probe import MediaInfo
 from transcode.proxy import normalize_timecode

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import av
 
-from infra.errors import MediaError
+from transcode.errors import MediaError
 
 # AVFieldOrder: 2-5 are the interlaced orders (PyAV gives the number; older versions a name).
 _INTERLACED_ORDERS = {2, 3, 4, 5, "tt", "bb", "tb", "bt"}

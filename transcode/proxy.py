@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from infra.errors import MediaError
+from transcode.errors import MediaError
 from transcode.ffmpeg import ProgressCallback, base_args, run_ffmpeg
 from transcode.probe import MediaInfo, probe
 

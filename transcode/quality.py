@@ -11,7 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from infra.errors import MediaError
+from transcode.errors import MediaError
 from transcode.ffmpeg import base_args, run_ffmpeg
 
 _LOG_NAME = "vmaf.json"

@@ -12,7 +12,7 @@ import struct
 from dataclasses import dataclass
 from fractions import Fraction
 
-from infra.errors import MediaError
+from transcode.errors import MediaError
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
 
-from infra.errors import FFmpegError
+from transcode.errors import FFmpegError
 from transcode.ffmpeg import base_args, run_ffmpeg
 from transcode.scene import VirtualCamera, render, smpte
 

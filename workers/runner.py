@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from catalog import services
 from catalog.models import Asset
 from infra.database import session_scope
-from infra.errors import BadRequest, FFmpegError, NotFound, VantageError
+from infra.errors import BadRequest, NotFound, VantageError
 from infra.queue import send_webhook
+from transcode.errors import FFmpegTimeout, TranscodeError
 from transcode.probe import MediaInfo, probe, probe_url
 from workers.context import WorkerContext
 
@@ -91,9 +92,9 @@ of the job (and its recording) to other tasks."""
 def is_input_fault(exc: BaseException) -> bool:
     """True when another attempt would fail the same way: the media or the request is at fault.
     ffmpeg failing on a file that probed fine counts as the file's fault too."""
-    if isinstance(exc, FFmpegError):
-        return "limit" not in exc.detail  # a timeout may pass on a less busy worker
-    return isinstance(exc, BadRequest | NotFound | ValueError)
+    if isinstance(exc, FFmpegTimeout):
+        return False  # a less busy worker may finish it
+    return isinstance(exc, TranscodeError | BadRequest | NotFound | ValueError)
 
 
 def backoff_s(attempt: int, *, base_s: float = 10.0, cap_s: float = 600.0) -> float:
@@ -102,7 +103,9 @@ def backoff_s(attempt: int, *, base_s: float = 10.0, cap_s: float = 600.0) -> fl
 
 
 def reason_of(exc: BaseException) -> str:
-    return exc.detail if isinstance(exc, VantageError) else f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, VantageError | TranscodeError):
+        return exc.detail
+    return f"{type(exc).__name__}: {exc}"
 
 
 NOTIFICATIONS = "webhook_deliveries"

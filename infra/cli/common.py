@@ -17,6 +17,7 @@ from infra.database import make_engine, make_session_factory
 from infra.errors import VantageError
 from infra.settings import Settings, get_settings
 from infra.storage import ObjectStore
+from transcode.errors import TranscodeError
 
 console = Console()
 err_console = Console(stderr=True)
@@ -47,7 +48,7 @@ def clean_errors() -> Iterator[None]:
     """Turn Vantage errors into one line on stderr and exit status 1."""
     try:
         yield
-    except VantageError as exc:
+    except (VantageError, TranscodeError) as exc:
         err_console.print(f"[red]error:[/red] {exc.detail}", highlight=False)
         raise typer.Exit(1) from None
 

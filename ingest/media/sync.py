@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from infra.errors import MediaError
+from transcode.errors import MediaError
 
 _AUDIO_RATE = 8000
 _ENVELOPE_RATE = 1000

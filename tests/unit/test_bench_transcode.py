@@ -21,9 +21,10 @@ from infra.bench_transcode import (
     scaling,
     settings_env,
 )
-from infra.errors import BadRequest, MediaError
+from infra.errors import BadRequest
 from infra.settings import BrokerSettings, LiveSettings, MediaSettings, Settings
 from transcode.cmaf import SegmentInfo, TrackInit
+from transcode.errors import MediaError
 from transcode.ladder import Rung
 from transcode.manifests import Track
 from transcode.quality import VmafScore

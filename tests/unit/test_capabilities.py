@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from infra.errors import FFmpegError
 from transcode.capabilities import CAPABILITIES, Features, ffmpeg_features, parse_names
+from transcode.errors import FFmpegError
 
 
 def test_the_locked_ffmpeg_has_everything_profiles_and_jobs_use(ffmpeg):

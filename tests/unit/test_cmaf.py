@@ -7,8 +7,8 @@ from pathlib import Path
 import av
 import pytest
 
-from infra.errors import MediaError
 from transcode.cmaf import SegmentInfo, TrackInit, read_init, read_segment
+from transcode.errors import MediaError
 from transcode.ffmpeg import base_args, run_ffmpeg
 
 CLIP_S = 7

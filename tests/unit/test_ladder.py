@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.errors import MediaError
+from transcode.errors import MediaError
 from transcode.ladder import (
     AudioPlan,
     LadderPlan,

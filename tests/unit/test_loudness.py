@@ -2,7 +2,7 @@
 
 import pytest
 
-from infra.errors import MediaError
+from transcode.errors import MediaError
 from transcode.ffmpeg import base_args, run_ffmpeg
 from transcode.ladder import plan_from_profile, transcode_ladder
 from transcode.loudness import (

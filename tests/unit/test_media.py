@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infra.errors import FFmpegError, MediaError
 from transcode.cmaf import read_init
+from transcode.errors import FFmpegError, MediaError
 from transcode.ffmpeg import base_args, parse_progress_line, run_ffmpeg
 from transcode.ladder import cmaf_args, collect_tracks, plan_from_profile, transcode_ladder
 from transcode.packaging import describe_track, join_tracks, write_manifests

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from av.video.frame import PictureType
 
-from infra.errors import MediaError
+from transcode.errors import MediaError
 from transcode.ffmpeg import base_args, run_ffmpeg
 from transcode.mezzanine import XdcamFormat, make_xdcam_hd422, xdcam_format, xdcam_hd422_args
 from transcode.probe import probe

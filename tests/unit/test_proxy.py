@@ -7,7 +7,7 @@ import av
 import numpy as np
 import pytest
 
-from infra.errors import MediaError
+from transcode.errors import MediaError
 from transcode.ffmpeg import base_args, run_ffmpeg
 from transcode.probe import probe
 from transcode.proxy import (

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from infra.errors import FFmpegError
+from transcode.errors import FFmpegError
 from transcode.ffmpeg import base_args, run_ffmpeg
 from transcode.probe import probe
 from transcode.qc import QCReport, Run, parse_qc_log, qc_args, run_qc

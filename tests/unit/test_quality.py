@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.errors import MediaError
+from transcode.errors import MediaError
 from transcode.ffmpeg import base_args, run_ffmpeg
 from transcode.quality import VmafScore, parse_vmaf_log, vmaf, vmaf_args, vmaf_model
 

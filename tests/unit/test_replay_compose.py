@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from infra.errors import MediaError
 from transcode import framecode
+from transcode.errors import MediaError
 from transcode.ffmpeg import base_args, run_ffmpeg
 from transcode.probe import probe
 from transcode.replay.compose import (

@@ -14,8 +14,8 @@ import av
 import numpy as np
 import pytest
 
-from infra.errors import MediaError
 from transcode import framecode
+from transcode.errors import MediaError
 from transcode.ffmpeg import base_args, run_ffmpeg, run_ffmpeg_log
 from transcode.replay.cut import (
     CutRequest,

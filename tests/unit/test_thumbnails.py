@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from infra.errors import FFmpegError, MediaError
+from transcode.errors import FFmpegError, MediaError
 from transcode.ffmpeg import base_args, run_ffmpeg
 from transcode.probe import probe
 from transcode.thumbnails import (

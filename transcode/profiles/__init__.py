@@ -13,15 +13,11 @@ from typing import Any
 
 import yaml
 
-from infra.errors import BadRequest
+from transcode.errors import ProfileError
 
 BUILT_IN = Path(__file__).parent
 VIDEO_CODECS = ("h264", "hevc", "av1")
 SEGMENT_FORMATS = ("cmaf", "ts")
-
-
-class ProfileError(BadRequest):
-    """A profile file that cannot be used, with the reason."""
 
 
 @dataclass(frozen=True)

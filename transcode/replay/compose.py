@@ -16,7 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
-from infra.errors import MediaError
+from transcode.errors import MediaError
 from transcode.ffmpeg import ProgressCallback, base_args, run_ffmpeg
 from transcode.probe import MediaInfo, probe
 from transcode.proxy import burn_in_filters, exact_rate, filter_value, normalize_timecode

@@ -62,7 +62,7 @@ from typing import Any
 
 import av
 
-from infra.errors import MediaError
+from transcode.errors import MediaError
 from transcode.ffmpeg import ProgressCallback, base_args, run_ffmpeg
 
 PRESET = "veryfast"

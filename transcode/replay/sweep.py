@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from infra.errors import FFmpegError, MediaError
+from transcode.errors import FFmpegError, MediaError
 from transcode.ffmpeg import ProgressCallback, base_args, run_ffmpeg
 from transcode.probe import probe
 from transcode.replay.compose import (
