@@ -21,9 +21,9 @@ from api.routers import (
     session,
     webhooks,
 )
-from infra.database import make_engine, make_session_factory
-from infra.settings import Settings, get_settings
-from infra.storage import ObjectStore
+from infra.core.database import make_engine, make_session_factory
+from infra.core.settings import Settings, get_settings
+from infra.core.storage import ObjectStore
 
 
 class BodyLimit:

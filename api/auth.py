@@ -17,8 +17,8 @@ from api import tokens
 from api.deps import SessionDep, SettingsDep
 from catalog import access, rights, tenants
 from catalog.models import ApiKey, Broadcaster, Role, utcnow
-from infra.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
-from infra.settings import Settings
+from infra.core.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
+from infra.core.settings import Settings
 
 TERRITORY_HEADER = "Vantage-Territory"
 SESSION_COOKIE = "vantage_session"

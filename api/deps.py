@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from infra.queue import send_job
-from infra.settings import Settings
-from infra.storage import ObjectStore
+from infra.core.queue import send_job
+from infra.core.settings import Settings
+from infra.core.storage import ObjectStore
 
 
 def _settings(request: Request) -> Settings:

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from infra.errors import VantageError
+from infra.core.errors import VantageError
 from transcode.errors import FFmpegError, FFmpegTimeout, MediaError, ProfileError, TranscodeError
 
 log = logging.getLogger(__name__)

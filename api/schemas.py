@@ -21,8 +21,8 @@ from catalog.models import (
     ReplayKind,
     ReplayRule,
 )
-from infra.settings import Settings
-from infra.storage import ObjectStore
+from infra.core.settings import Settings
+from infra.core.storage import ObjectStore
 
 T = TypeVar("T")
 

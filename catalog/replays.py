@@ -24,7 +24,7 @@ from catalog.models import (
     ReplaySource,
     Segment,
 )
-from infra.errors import BadRequest, NotFound
+from infra.core.errors import BadRequest, NotFound
 
 _EDGE_S = 0.021
 """Slack at a recording's edges and between segments: about half a frame at 25 fps."""

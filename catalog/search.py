@@ -55,7 +55,7 @@ from sqlalchemy.orm import Session, load_only
 from sqlalchemy.sql.selectable import TableValuedAlias
 
 from catalog.models import Asset, Base, Event, Feed, Marker, Replay, SearchDocument, utcnow
-from infra.errors import BadRequest
+from infra.core.errors import BadRequest
 
 KINDS = ("event", "feed", "asset", "marker", "replay")
 """What a document can stand for, by the table it comes from."""

@@ -26,7 +26,7 @@ from catalog.models import (
     Segment,
     utcnow,
 )
-from infra.errors import Conflict, NotFound
+from infra.core.errors import Conflict, NotFound
 
 # -- events --------------------------------------------------------------------------------------
 

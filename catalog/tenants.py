@@ -31,7 +31,7 @@ from catalog.models import (
     new_id,
     utcnow,
 )
-from infra.errors import BadRequest, Conflict, NotFound
+from infra.core.errors import BadRequest, Conflict, NotFound
 
 SCOPES = ("read", "deliver", "order", "webhooks")
 """What a key may do: read the catalog, receive media, order replays, manage webhooks."""

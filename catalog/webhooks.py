@@ -30,7 +30,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from catalog.models import Broadcaster, Webhook, WebhookDelivery, new_id, utcnow
-from infra.errors import BadRequest, NotFound
+from infra.core.errors import BadRequest, NotFound
 
 TOPICS = ("replay.ready", "asset.new", "feed.live")
 

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog import search, services
 from catalog.models import Asset, AssetKind, Gap, Segment
-from infra.database import session_scope
-from infra.errors import BadRequest
-from infra.storage import ObjectStore
+from infra.core.database import session_scope
+from infra.core.errors import BadRequest
+from infra.core.storage import ObjectStore
 from ingest.media.sync import measure_offset
 from transcode.errors import MediaError
 

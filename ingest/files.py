@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog import keys, services
 from catalog.models import Asset, AssetStatus, JobKind, Segment, new_id
-from infra.database import session_scope
-from infra.errors import BadRequest, StorageError, VantageError
-from infra.queue import JOB_TASKS, send_job
-from infra.settings import Settings
-from infra.storage import ObjectStore, sha256_file
+from infra.core.database import session_scope
+from infra.core.errors import BadRequest, StorageError, VantageError
+from infra.core.queue import JOB_TASKS, send_job
+from infra.core.settings import Settings
+from infra.core.storage import ObjectStore, sha256_file
 from ingest.media.clock import ClockSource, EventOrigin, absolute_reference, origin_for, place
 from transcode.errors import MediaError, TranscodeError
 from transcode.probe import MediaInfo, probe

@@ -18,8 +18,8 @@ from pathlib import Path, PurePosixPath
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from infra.settings import Settings
-from infra.storage import ObjectStore
+from infra.core.settings import Settings
+from infra.core.storage import ObjectStore
 from ingest.files import FeedFile, IngestOutcome, ingest_files
 
 MEDIA_SUFFIXES = {".mp4", ".mov", ".mxf", ".ts", ".m2ts", ".mkv", ".m4v", ".avi", ".webm"}

@@ -20,10 +20,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.migrate import upgrade
-from infra import stack
-from infra.database import make_engine, make_session_factory
-from infra.queue import make_celery, worker_queues
-from infra.settings import (
+from infra.core.database import make_engine, make_session_factory
+from infra.core.queue import make_celery, worker_queues
+from infra.core.settings import (
     APISettings,
     BrokerSettings,
     DatabaseSettings,
@@ -32,7 +31,8 @@ from infra.settings import (
     StackSettings,
     StorageSettings,
 )
-from infra.storage import ObjectStore
+from infra.core.storage import ObjectStore
+from infra.ops import stack
 from transcode.ffmpeg import base_args, find_ffmpeg, run_ffmpeg
 from transcode.synthetic import SyntheticCamera, render_camera
 
@@ -300,7 +300,7 @@ def admin_key(sessions: sessionmaker[Session]) -> str:
     """An admin API key, made the way ``vantage keys create`` makes one."""
     from catalog import tenants
     from catalog.models import Role
-    from infra.database import session_scope
+    from infra.core.database import session_scope
 
     with session_scope(sessions) as session:
         _, secret = tenants.create_key("test admin", Role.ADMIN, session=session)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from infra.queue import make_celery
-from infra.settings import get_settings
+from infra.core.queue import make_celery
+from infra.core.settings import get_settings
 
 app = make_celery(get_settings())
 app.conf.include = ["workers.tasks"]

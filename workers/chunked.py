@@ -20,8 +20,8 @@ from typing import Any
 
 from catalog import keys, services
 from catalog.models import JobStatus
-from infra.database import session_scope
-from infra.queue import JOB_TASKS, celery_signature, chord_of, send_job
+from infra.core.database import session_scope
+from infra.core.queue import JOB_TASKS, celery_signature, chord_of, send_job
 from transcode.cmaf import read_init
 from transcode.ffmpeg import HTTP_PROTOCOLS, run_ffmpeg
 from transcode.ladder import (

@@ -7,9 +7,9 @@ from functools import lru_cache
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from infra.database import make_engine, make_session_factory
-from infra.settings import Settings, get_settings
-from infra.storage import ObjectStore
+from infra.core.database import make_engine, make_session_factory
+from infra.core.settings import Settings, get_settings
+from infra.core.storage import ObjectStore
 from transcode.ffmpeg import find_ffmpeg
 
 

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from catalog import access, keys, services
 from catalog.models import AssetStatus, Rendition, utcnow
-from infra.database import session_scope
-from infra.settings import Settings
+from infra.core.database import session_scope
+from infra.core.settings import Settings
 from transcode.errors import MediaError
 from transcode.ffmpeg import HTTP_PROTOCOLS
 from transcode.ladder import LadderPlan, LadderResult, plan_from_profile, transcode_ladder

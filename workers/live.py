@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from catalog import keys, services
 from catalog.models import RenditionSegment
-from infra.database import session_scope
+from infra.core.database import session_scope
 from transcode.live import transcode_live_segment
 from transcode.probe import probe
 from workers.context import WorkerContext

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from catalog import access, keys, services
 from catalog import replays as replay_service
 from catalog.models import ReplayKind, utcnow
-from infra.database import session_scope
-from infra.storage import StoredObject
+from infra.core.database import session_scope
+from infra.core.storage import StoredObject
 from transcode.replay.compose import Angle, SequenceCut, SlowMotion, mosaic, sequence
 from transcode.replay.cut import AngleCut, CutRequest, Piece, cut_angle
 from transcode.replay.sweep import SweepCamera, make_sweep

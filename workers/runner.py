@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from catalog import services
 from catalog.models import Asset
-from infra.database import session_scope
-from infra.errors import BadRequest, NotFound, VantageError
-from infra.queue import send_webhook
+from infra.core.database import session_scope
+from infra.core.errors import BadRequest, NotFound, VantageError
+from infra.core.queue import send_webhook
 from transcode.errors import FFmpegTimeout, TranscodeError
 from transcode.probe import MediaInfo, probe, probe_url
 from workers.context import WorkerContext

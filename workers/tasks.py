@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from catalog import services
-from infra.database import session_scope
+from infra.core.database import session_scope
 from workers.app import app
 from workers.chunked import encode_part, stitch_ladder
 from workers.context import get_context

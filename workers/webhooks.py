@@ -14,7 +14,7 @@ import httpx
 
 from catalog import webhooks
 from catalog.models import WebhookDelivery, utcnow
-from infra.database import session_scope
+from infra.core.database import session_scope
 from workers.context import WorkerContext
 
 log = logging.getLogger(__name__)

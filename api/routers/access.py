@@ -30,7 +30,7 @@ from api.schemas import (
 )
 from catalog import access, services, tenants
 from catalog.models import ApiKey, AuditRecord, Broadcaster, RightsGrant, Role, utcnow
-from infra.errors import BadRequest, Forbidden
+from infra.core.errors import BadRequest, Forbidden
 
 router = APIRouter(tags=["access"])
 

@@ -23,9 +23,9 @@ from api.schemas import MAX_OFFSET, AssetOut, DownloadOut, JobOut, Page, asset_o
 from catalog import access, services
 from catalog.models import Asset, AssetKind, AssetStatus, Event
 from catalog.rights import Media
-from infra.errors import Conflict, NotFound
-from infra.queue import JOB_TASKS
-from infra.storage import ObjectStore, content_type_for
+from infra.core.errors import Conflict, NotFound
+from infra.core.queue import JOB_TASKS
+from infra.core.storage import ObjectStore, content_type_for
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
 

@@ -24,8 +24,8 @@ from api.schemas import (
 )
 from catalog import access, services
 from catalog.models import utcnow
-from infra.errors import BadRequest
-from infra.settings import Settings
+from infra.core.errors import BadRequest
+from infra.core.settings import Settings
 from ingest.files import FeedFile, ingest_files
 from transcode.profiles import load_profile
 

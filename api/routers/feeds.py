@@ -15,8 +15,8 @@ from api.routers.assets import allow_asset, visible_asset
 from api.schemas import FeedCreate, FeedOut, GapOut, feed_out
 from catalog import access, services
 from catalog.models import Asset, AssetKind, AssetStatus, FeedState
-from infra.errors import BadRequest, NotFound
-from infra.settings import Settings
+from infra.core.errors import BadRequest, NotFound
+from infra.core.settings import Settings
 from ingest.clock_sync import sync_event
 from ingest.media.segmenter import protocol_of
 from transcode.ffmpeg import find_ffmpeg

@@ -11,8 +11,8 @@ from sqlalchemy import text
 from api.deps import SettingsDep, StoreDep
 from api.problems import problem
 from catalog.migrate import current_revision, head_revision
-from infra.errors import VantageError
-from infra.queue import broker_ping
+from infra.core.errors import VantageError
+from infra.core.queue import broker_ping
 
 router = APIRouter(tags=["health"])
 

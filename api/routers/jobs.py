@@ -8,8 +8,8 @@ from api.auth import EDIT, OPERATE
 from api.deps import JobsDep, SessionDep
 from api.schemas import JobOut, job_out
 from catalog import services
-from infra.errors import Conflict
-from infra.queue import JOB_TASKS
+from infra.core.errors import Conflict
+from infra.core.queue import JOB_TASKS
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], dependencies=[EDIT])
 """Jobs are the host's business: staff only (broadcasters follow their replays' progress)."""

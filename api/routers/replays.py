@@ -25,10 +25,10 @@ from catalog import access, services
 from catalog import replays as service
 from catalog.models import Event, Replay, ReplayKind
 from catalog.rights import Media
-from infra.errors import BadRequest, NotFound
-from infra.queue import JOB_TASKS
-from infra.settings import Settings
-from infra.storage import ObjectStore
+from infra.core.errors import BadRequest, NotFound
+from infra.core.queue import JOB_TASKS
+from infra.core.settings import Settings
+from infra.core.storage import ObjectStore
 
 router = APIRouter(tags=["replays"])
 

@@ -11,7 +11,7 @@ from api.routers.access import me
 from api.schemas import MeOut
 from catalog import tenants
 from catalog.models import utcnow
-from infra.errors import Forbidden, Unauthorized
+from infra.core.errors import Forbidden, Unauthorized
 
 router = APIRouter(tags=["session"])
 

@@ -15,7 +15,7 @@ from api.schemas import DeliveryOut, WebhookCreated, WebhookIn, WebhookOut
 from catalog import access
 from catalog import webhooks as service
 from catalog.models import Webhook
-from infra.errors import BadRequest, Forbidden
+from infra.core.errors import BadRequest, Forbidden
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], dependencies=[WEBHOOKS])
 

@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from infra.settings import Settings
+from infra.core.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
 PAGES = ("/", "/events/{event_id}", "/replays/{replay_id}")

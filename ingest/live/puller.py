@@ -14,8 +14,8 @@ from pathlib import Path
 
 from catalog import access, services
 from catalog.models import AssetStatus, FeedState, utcnow
-from infra.database import session_scope
-from infra.queue import send_webhook
+from infra.core.database import session_scope
+from infra.core.queue import send_webhook
 from ingest.live.spool import Anchor, LiveRuntime, commit_ready, drain
 from ingest.media.segmenter import (
     LIST_NAME,

@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog import keys, services
 from catalog.models import Asset, Gap, Segment
-from infra.database import session_scope
-from infra.errors import StorageError
-from infra.queue import send_job
-from infra.settings import Settings
-from infra.storage import ObjectStore, sha256_file
+from infra.core.database import session_scope
+from infra.core.errors import StorageError
+from infra.core.queue import send_job
+from infra.core.settings import Settings
+from infra.core.storage import ObjectStore, sha256_file
 from ingest.media.segmenter import (
     LIST_NAME,
     ClosedSegment,

@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from catalog import services
 from catalog.models import Feed
-from infra.database import make_engine, make_session_factory, session_scope
-from infra.settings import Settings
-from infra.storage import ObjectStore
+from infra.core.database import make_engine, make_session_factory, session_scope
+from infra.core.settings import Settings
+from infra.core.storage import ObjectStore
 from ingest.live.puller import FeedPuller
 from ingest.live.spool import LiveRuntime, drain
 from transcode.ffmpeg import find_ffmpeg

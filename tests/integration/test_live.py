@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 
 from catalog import services
 from catalog.models import FeedState, Segment
-from infra.database import session_scope
-from infra.settings import LiveSettings, Settings, StorageSettings
-from infra.simulator import Simulator
-from infra.storage import ObjectStore
+from infra.core.database import session_scope
+from infra.core.settings import LiveSettings, Settings, StorageSettings
+from infra.core.storage import ObjectStore
+from infra.ops.simulator import Simulator
 from ingest.clock_sync import picture_at
 from ingest.live.spool import LiveRuntime, drain
 from ingest.live.supervisor import Supervisor

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from catalog import services
 from catalog.models import FeedState, Segment
-from infra.database import session_scope
+from infra.core.database import session_scope
 from tests.integration.test_live import one_camera, segments_of, wait_until
 
 
@@ -28,7 +28,7 @@ def test_a_killed_supervisor_loses_and_duplicates_nothing(embedded, sessions, ff
         feed = services.add_live_feed(event, "cam1", sim.cameras[0].url, session=session)
         feed.enabled = True
         feed_id = feed.id
-    argv = [sys.executable, "-m", "infra.cli.main", "feeds", "supervise"]
+    argv = [sys.executable, "-m", "infra.ops.cli.main", "feeds", "supervise"]
 
     def supervise() -> subprocess.Popen[bytes]:
         log = (embedded.home / "supervisor.log").open("ab")

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from catalog import services
 from catalog.models import Asset, Job, JobStatus, Rendition, Segment
-from infra.database import session_scope
-from infra.errors import BadRequest, NotFound
+from infra.core.database import session_scope
+from infra.core.errors import BadRequest, NotFound
 from ingest.files import FeedFile, ingest_files
 from tests import staff
 from tests.conftest import settings_env
@@ -261,7 +261,7 @@ def test_unknown_event_is_refused_before_anything_happens(embedded, sessions, st
 
 def vantage(embedded, *args):
     return subprocess.run(
-        [sys.executable, "-m", "infra.cli.main", *args],
+        [sys.executable, "-m", "infra.ops.cli.main", *args],
         env=settings_env(embedded),
         capture_output=True,
         text=True,

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from catalog import services
 from catalog.models import Job, JobStatus
-from infra.database import session_scope
+from infra.core.database import session_scope
 from ingest.files import FeedFile, ingest_files
 from tests import staff
 from tests.conftest import RUN_ID

@@ -19,7 +19,7 @@ from api import tokens
 from catalog import services, tenants
 from catalog import webhooks as webhook_service
 from catalog.models import Role, Usage, utcnow
-from infra.database import session_scope
+from infra.core.database import session_scope
 from ingest.files import FeedFile, ingest_files
 from tests.integration.test_pipeline import wait_for
 from tests.integration.test_webhooks import Receiver

@@ -15,8 +15,8 @@ from schemathesis.specs.openapi.checks import (
 from api.app import create_app
 from catalog import tenants
 from catalog.models import Role
-from infra.database import session_scope
-from infra.settings import Settings
+from infra.core.database import session_scope
+from infra.core.settings import Settings
 
 pytestmark = pytest.mark.integration
 

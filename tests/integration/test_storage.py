@@ -6,8 +6,8 @@ import os
 import httpx
 import pytest
 
-from infra.errors import ChecksumMismatch, NotFound
-from infra.settings import MIB
+from infra.core.errors import ChecksumMismatch, NotFound
+from infra.core.settings import MIB
 
 
 def test_multipart_round_trip_keeps_the_checksum(store, tmp_path):

@@ -18,15 +18,15 @@ from sqlalchemy import select
 
 from catalog import services
 from catalog.models import JobKind, JobStatus, Segment, utcnow
-from infra.database import session_scope
-from infra.queue import JOB_TASKS, send_job, worker_queues
-from infra.reconciler import reconcile_once
-from infra.settings import JobSettings, Settings
+from infra.core.database import session_scope
+from infra.core.queue import JOB_TASKS, send_job, worker_queues
+from infra.core.settings import JobSettings, Settings
 from ingest.files import FeedFile, ingest_files
 from tests import staff
 from tests.conftest import RUN_ID, end, purge, side_broker, spawn
 from tests.integration.test_pipeline import wait_for
 from transcode.synthetic import SyntheticCamera, render_camera
+from workers.reconciler import reconcile_once
 
 # Queues, chords, redelivery and the reconciler: run on every broker Vantage supports.
 pytestmark = [pytest.mark.integration, pytest.mark.broker]

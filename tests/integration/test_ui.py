@@ -17,7 +17,7 @@ import pytest
 
 from catalog import services, tenants
 from catalog.models import Role
-from infra.database import session_scope
+from infra.core.database import session_scope
 from ingest.files import FeedFile, ingest_files
 from tests import staff
 from tests.conftest import RUN_ID

@@ -4,7 +4,7 @@ import shutil
 from pathlib import PurePosixPath
 
 from catalog import services
-from infra.database import session_scope
+from infra.core.database import session_scope
 from ingest.watch import Watcher, feed_for, is_candidate
 
 

@@ -19,13 +19,13 @@ import pytest
 
 from catalog import webhooks
 from catalog.models import Broadcaster, WebhookDelivery, utcnow
-from infra.database import session_scope
-from infra.errors import BadRequest, NotFound
-from infra.queue import send_webhook, worker_queues
-from infra.reconciler import reconcile_once
-from infra.settings import JobSettings
+from infra.core.database import session_scope
+from infra.core.errors import BadRequest, NotFound
+from infra.core.queue import send_webhook, worker_queues
+from infra.core.settings import JobSettings
 from tests.conftest import RUN_ID, end, purge, side_broker, spawn
 from workers.context import build_context
+from workers.reconciler import reconcile_once
 from workers.webhooks import deliver
 
 pytestmark = [pytest.mark.integration, pytest.mark.broker]

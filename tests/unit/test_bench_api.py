@@ -15,7 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from catalog import search as catalog_search
 from catalog import services
 from catalog.models import Asset, Event, Feed, Marker, Rendition, RightsGrant, SearchDocument
-from infra.bench_api import (
+from infra.core.database import make_engine, make_session_factory
+from infra.core.errors import BadRequest, NotFound
+from infra.core.settings import Settings
+from infra.ops.bench.api import (
     QUICK,
     Seeded,
     Viewer,
@@ -27,9 +30,6 @@ from infra.bench_api import (
     seed_catalog,
     viewers,
 )
-from infra.database import make_engine, make_session_factory
-from infra.errors import BadRequest, NotFound
-from infra.settings import Settings
 
 REPEAT = 5
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.bench_transcode import (
+from infra.core.errors import BadRequest
+from infra.core.settings import BrokerSettings, LiveSettings, MediaSettings, Settings
+from infra.ops.bench.transcode import (
     compare_frames,
     join_segments,
     media_playlist_uris,
@@ -21,8 +23,6 @@ from infra.bench_transcode import (
     scaling,
     settings_env,
 )
-from infra.errors import BadRequest
-from infra.settings import BrokerSettings, LiveSettings, MediaSettings, Settings
 from transcode.cmaf import SegmentInfo, TrackInit
 from transcode.errors import MediaError
 from transcode.ladder import Rung

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from api.problems import media_status
-from infra.errors import BadRequest, NotFound, StorageError
+from infra.core.errors import BadRequest, NotFound, StorageError
 from transcode.errors import FFmpegError, FFmpegTimeout, MediaError, ProfileError, TranscodeError
 from transcode.ffmpeg import find_ffmpeg, run_ffmpeg, run_ffmpeg_log
 from workers.runner import is_input_fault, reason_of

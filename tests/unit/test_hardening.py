@@ -10,8 +10,8 @@ from api.app import create_app
 from catalog import tenants
 from catalog.migrate import upgrade
 from catalog.models import Role
-from infra.database import make_engine, make_session_factory, session_scope
-from infra.settings import APISettings, Settings
+from infra.core.database import make_engine, make_session_factory, session_scope
+from infra.core.settings import APISettings, Settings
 
 UI = "https://editors.vantage.example"
 

@@ -5,7 +5,7 @@ from alembic.migration import MigrationContext
 
 from catalog.migrate import include_object, upgrade
 from catalog.models import Base
-from infra.database import make_engine
+from infra.core.database import make_engine
 
 
 def test_migrations_match_the_models(tmp_path):

@@ -29,8 +29,8 @@ from catalog.models import (
     SearchDocument,
 )
 from catalog.search import SearchPage, SearchQuery, search
-from infra.database import make_engine, make_session_factory
-from infra.errors import BadRequest
+from infra.core.database import make_engine, make_session_factory
+from infra.core.errors import BadRequest
 
 PG_URL = os.environ.get("VANTAGE_TEST_DATABASE_URL")
 ORIGIN = datetime(2026, 8, 28, 18, 0, tzinfo=UTC)

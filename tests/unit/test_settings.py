@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from infra.settings import Settings
+from infra.core.settings import Settings
 
 
 def test_defaults_are_the_embedded_stack(tmp_path, monkeypatch):

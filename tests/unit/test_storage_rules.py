@@ -1,8 +1,8 @@
 import pytest
 
-from infra.errors import StorageError
-from infra.settings import MIB
-from infra.storage import content_type_for, part_size_for
+from infra.core.errors import StorageError
+from infra.core.settings import MIB
+from infra.core.storage import content_type_for, part_size_for
 
 
 @pytest.mark.parametrize(

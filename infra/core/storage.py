@@ -20,8 +20,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.errors import ChecksumMismatch, NotFound, StorageError
-from infra.settings import MIB, StorageSettings
+from infra.core.errors import ChecksumMismatch, NotFound, StorageError
+from infra.core.settings import MIB, StorageSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

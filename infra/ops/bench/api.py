@@ -72,11 +72,11 @@ from catalog.models import (
     utcnow,
 )
 from catalog.search import SearchQuery, search
-from infra.bench_replay import percentile
-from infra.bench_transcode import ratio, settings_env
-from infra.database import make_engine, make_session_factory, session_scope
-from infra.errors import BadRequest, NotFound, ServiceUnavailable, VantageError
-from infra.settings import DatabaseSettings, Settings
+from infra.core.database import make_engine, make_session_factory, session_scope
+from infra.core.errors import BadRequest, NotFound, ServiceUnavailable, VantageError
+from infra.core.settings import DatabaseSettings, Settings
+from infra.ops.bench.replay import percentile
+from infra.ops.bench.transcode import ratio, settings_env
 
 TARGET_P95_MS = 50.0
 """What the issue asks of every catalog query under rights filtering."""
@@ -1076,7 +1076,7 @@ def _free_port() -> int:
 def api_process(settings: Settings, log: Path, *, ready_s: float = 60.0) -> Iterator[Any]:
     """The real API (uvicorn, one worker process, no access log) with ``settings``, in its own
     process group; yields its ``psutil.Process`` once ``/health`` answers, stops it on exit."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[3]
     argv = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory"]
     argv += ["--app-dir", str(root), "--host", "127.0.0.1", "--port", str(settings.api.port)]
     argv += ["--workers", "1", "--no-access-log", "--log-level", "warning"]

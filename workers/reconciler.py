@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from catalog import services, webhooks
 from catalog.migrate import refresh_statistics
 from catalog.models import utcnow
-from infra.database import session_scope
-from infra.queue import JOB_TASKS, send_job, send_webhook
-from infra.settings import Settings
+from infra.core.database import session_scope
+from infra.core.queue import JOB_TASKS, send_job, send_webhook
+from infra.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

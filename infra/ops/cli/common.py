@@ -13,10 +13,10 @@ import typer
 from rich.console import Console
 from sqlalchemy.orm import Session, sessionmaker
 
-from infra.database import make_engine, make_session_factory
-from infra.errors import VantageError
-from infra.settings import Settings, get_settings
-from infra.storage import ObjectStore
+from infra.core.database import make_engine, make_session_factory
+from infra.core.errors import VantageError
+from infra.core.settings import Settings, get_settings
+from infra.core.storage import ObjectStore
 from transcode.errors import TranscodeError
 
 console = Console()

@@ -13,7 +13,7 @@ from typing import Any
 from celery import Celery
 from kombu import Queue  # type: ignore[attr-defined]
 
-from infra.settings import Settings
+from infra.core.settings import Settings
 
 QUEUES = ("live", "vod", "replay", "analysis")
 """The workloads, by their plain names; on the broker each carries ``broker.namespace``."""

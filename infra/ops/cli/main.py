@@ -15,16 +15,24 @@ from rich.table import Table
 from api.schemas import event_out, event_summary, job_out
 from catalog import services
 from catalog.migrate import refresh_statistics, upgrade
-from infra import stack
-from infra.cli import access as access_cli
-from infra.cli import bench as bench_cli
-from infra.cli import feeds as feeds_cli
-from infra.cli import replays as replays_cli
-from infra.cli.common import console, err_console, friendly, print_json, sessions, settings, store
-from infra.cli.progress import wait_for_jobs
-from infra.database import make_engine, session_scope
-from infra.doctor import run_checks
-from infra.errors import BadRequest
+from infra.core.database import make_engine, session_scope
+from infra.core.errors import BadRequest
+from infra.ops import stack
+from infra.ops.cli import access as access_cli
+from infra.ops.cli import bench as bench_cli
+from infra.ops.cli import feeds as feeds_cli
+from infra.ops.cli import replays as replays_cli
+from infra.ops.cli.common import (
+    console,
+    err_console,
+    friendly,
+    print_json,
+    sessions,
+    settings,
+    store,
+)
+from infra.ops.cli.progress import wait_for_jobs
+from infra.ops.doctor import run_checks
 from ingest.files import ingest_files, parse_feed_argument
 from transcode.profiles import available_profiles, load_profile
 
@@ -156,7 +164,7 @@ def worker(
     queues: Annotated[str, typer.Option("-Q", "--queues")] = "live,vod,replay,analysis",
 ) -> None:
     """Run a Celery worker in the foreground (one per host at scale)."""
-    from infra.queue import worker_queues
+    from infra.core.queue import worker_queues
 
     try:
         names = worker_queues(settings(), queues)
@@ -415,7 +423,7 @@ def jobs_list(
 @friendly
 def jobs_retry(job_id: str) -> None:
     """Queue a failed or dead job again, with a fresh set of attempts."""
-    from infra.queue import JOB_TASKS, send_job
+    from infra.core.queue import JOB_TASKS, send_job
 
     with session_scope(sessions()) as session:
         job = services.get_job(job_id, session=session)
@@ -434,7 +442,7 @@ def jobs_reconcile(
 ) -> None:
     """Queue again the running jobs whose worker died; bury those out of attempts; send again
     the webhook notifications whose task was lost."""
-    from infra.reconciler import reconcile_forever, reconcile_once
+    from workers.reconciler import reconcile_forever, reconcile_once
 
     if forever:
         reconcile_forever(settings(), sessions())
@@ -483,7 +491,7 @@ def assets_mezzanine(
     wait: Annotated[bool, typer.Option(help="Wait for it, with a progress bar.")] = True,
 ) -> None:
     """Order an XDCAM HD422 MXF OP1a file of a recording for a broadcast editing system."""
-    from infra.queue import JOB_TASKS, send_job
+    from infra.core.queue import JOB_TASKS, send_job
 
     config = settings()
     with session_scope(sessions()) as session:
@@ -510,7 +518,7 @@ def demo(
 ) -> None:
     """Bring the stack up; ingest a synthetic multi-camera event and wait for its ladders; then
     pull the same number of simulated live cameras and show them recording."""
-    from infra.cli.demo import run_demo, run_live_demo
+    from infra.ops.cli.demo import run_demo, run_live_demo
 
     up(app_parts=True)
     run_demo(settings(), cameras=cameras, seconds=seconds)

@@ -18,11 +18,11 @@ from sqlalchemy.orm import selectinload
 
 from catalog import services
 from catalog.models import FeedState, Segment
-from infra.database import make_engine, make_session_factory, session_scope
-from infra.errors import ServiceUnavailable
-from infra.settings import Settings
-from infra.simulator import Simulator
-from infra.storage import ObjectStore
+from infra.core.database import make_engine, make_session_factory, session_scope
+from infra.core.errors import ServiceUnavailable
+from infra.core.settings import Settings
+from infra.core.storage import ObjectStore
+from infra.ops.simulator import Simulator
 from ingest.clock_sync import picture_at, sync_event
 from ingest.media.sync import measure_offset
 from transcode import framecode
@@ -159,7 +159,7 @@ def _sync_error(sessions: Any, store: ObjectStore, ffmpeg: str, event_id: str,
     }
 
 
-CALISCOPE = Path(__file__).resolve().parents[2] / "shared" / "media" / "caliscope-4cam"
+CALISCOPE = Path(__file__).resolve().parents[4] / "shared" / "media" / "caliscope-4cam"
 
 
 def caliscope_offsets(ffmpeg: str) -> dict[str, Any] | None:

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from infra.bench import bench_source, ladder_benchmark
-from infra.cli.common import err_console, friendly, print_json, settings
+from infra.ops.bench.ladder import bench_source, ladder_benchmark
+from infra.ops.cli.common import err_console, friendly, print_json, settings
 from transcode.ffmpeg import find_ffmpeg
 from transcode.profiles import load_profile
 
@@ -35,7 +35,7 @@ def ladder(
     profile = load_profile(profile_name or config.media.profile, config.media.profiles_dir)
     task = None
     if with_task:
-        from infra.cli.bench_task import ladder_task_runner
+        from infra.ops.cli.bench_task import ladder_task_runner
 
         task = ladder_task_runner(config, source)
     print_json(ladder_benchmark(source, ffmpeg=ffmpeg, profile=profile, repeat=repeat, task=task))
@@ -50,7 +50,7 @@ def live(
     height: Annotated[int, typer.Option()] = 1080,
 ) -> None:
     """Simulated cameras through the running stack: lag, time to playable, CPU, sync error."""
-    from infra.bench_live import live_benchmark
+    from infra.ops.bench.live import live_benchmark
 
     print_json(live_benchmark(settings(), cameras=cameras, seconds=seconds, size=(width, height)))
 
@@ -85,13 +85,13 @@ def chunked(
 ) -> None:
     """Chunked ladder on 1, 2, 4 ... worker processes vs the single-process job vs plain ffmpeg,
     with a frame-by-frame check of the stitched rendition (needs `vantage up`)."""
-    from infra.bench_transcode import (
+    from infra.ops.bench.transcode import (
         chunked_benchmark,
         parse_counts,
         parse_size,
         publish_benchmark,
     )
-    from infra.cli.progress import wait_for_jobs
+    from infra.ops.cli.progress import wait_for_jobs
 
     config = settings()
     dimensions = parse_size(size)
@@ -125,7 +125,7 @@ def quality(
     size: Annotated[str, typer.Option(help="Source size (50 fps), e.g. 1280x720.")] = "1920x1080",
 ) -> None:
     """VMAF (mean, harmonic mean, min, 5th percentile) and measured bandwidth of every rung."""
-    from infra.bench_transcode import bench_clip, parse_size, quality_benchmark
+    from infra.ops.bench.transcode import bench_clip, parse_size, quality_benchmark
 
     config = settings()
     ffmpeg = find_ffmpeg(config.media.ffmpeg)
@@ -148,8 +148,8 @@ def replay(
 ) -> None:
     """Order to downloadable on the running stack (p50/p95): 10 s from 4 angles, a 2x2 mosaic
     of 10 s and a sweep across every camera, against a full re-encode of each angle."""
-    from infra.bench_replay import replay_benchmark
-    from infra.bench_transcode import parse_size
+    from infra.ops.bench.replay import replay_benchmark
+    from infra.ops.bench.transcode import parse_size
 
     print_json(
         replay_benchmark(
@@ -196,7 +196,7 @@ def catalog_api(
 ) -> None:
     """The rights-aware catalog at scale: search, list and read p50/p95 under broadcasters'
     rights and as staff, and asset reads per second per core over HTTP (a fresh database)."""
-    from infra.bench_api import api_benchmark, scale_for
+    from infra.ops.bench.api import api_benchmark, scale_for
 
     scale = scale_for(quick=quick, assets=assets, broadcasters=broadcasters, markers=markers)
     print_json(

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from infra.errors import ServiceUnavailable
-from infra.queue import worker_queues
-from infra.settings import Settings
+from infra.core.errors import ServiceUnavailable
+from infra.core.queue import worker_queues
+from infra.core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,7 @@ def supervisor_part() -> Part:
     """The live ingest supervisor: one puller per enabled feed."""
     return Part(
         "ingest",
-        [sys.executable, "-m", "infra.cli.main", "feeds", "supervise"],
+        [sys.executable, "-m", "infra.ops.cli.main", "feeds", "supervise"],
         marker="supervise",
         role="pulling enabled live feeds",
     )
@@ -189,7 +189,7 @@ def reconciler_part() -> Part:
     """Queues again the jobs whose worker died, marks dead the ones that keep dying."""
     return Part(
         "reconciler",
-        [sys.executable, "-m", "infra.cli.main", "jobs", "reconcile", "--forever"],
+        [sys.executable, "-m", "infra.ops.cli.main", "jobs", "reconcile", "--forever"],
         marker="reconcile",
         role="re-enqueuing jobs of lost workers",
     )

@@ -15,12 +15,12 @@ from typing import Any
 from catalog import replays as replay_service
 from catalog import services
 from catalog.models import JobStatus, ReplayKind
-from infra.bench import timed
-from infra.database import make_engine, make_session_factory, session_scope
-from infra.errors import ServiceUnavailable, VantageError
-from infra.queue import JOB_TASKS, send_job
-from infra.settings import Settings
-from infra.storage import ObjectStore
+from infra.core.database import make_engine, make_session_factory, session_scope
+from infra.core.errors import ServiceUnavailable, VantageError
+from infra.core.queue import JOB_TASKS, send_job
+from infra.core.settings import Settings
+from infra.core.storage import ObjectStore
+from infra.ops.bench.ladder import timed
 from ingest.files import FeedFile, ingest_files
 from transcode.ffmpeg import find_ffmpeg
 from transcode.replay.cut import CutRequest, Piece, naive_cut

@@ -6,11 +6,11 @@ import subprocess
 from dataclasses import dataclass
 
 from catalog.migrate import current_revision, head_revision
-from infra.database import make_engine
-from infra.errors import VantageError
-from infra.queue import broker_ping
-from infra.settings import Settings
-from infra.storage import ObjectStore
+from infra.core.database import make_engine
+from infra.core.errors import VantageError
+from infra.core.queue import broker_ping
+from infra.core.settings import Settings
+from infra.core.storage import ObjectStore
 from transcode.capabilities import CAPABILITIES, ffmpeg_features
 from transcode.errors import FFmpegError
 from transcode.ffmpeg import find_ffmpeg

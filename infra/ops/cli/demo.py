@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 from functools import partial
 
 from catalog import services
-from infra.cli.common import console, sessions, store
-from infra.cli.progress import wait_for_jobs
-from infra.database import session_scope
-from infra.errors import VantageError
-from infra.settings import Settings
+from infra.core.database import session_scope
+from infra.core.errors import VantageError
+from infra.core.settings import Settings
+from infra.ops.cli.common import console, sessions, store
+from infra.ops.cli.progress import wait_for_jobs
 from ingest.files import FeedFile, ingest_files
 from transcode.ffmpeg import find_ffmpeg
 from transcode.synthetic import SyntheticCamera, render_camera
@@ -117,7 +117,7 @@ def run_live_demo(settings: Settings, *, cameras: int, seconds: float) -> None:
     from rich.table import Table
 
     from catalog.models import FeedState
-    from infra.simulator import Simulator
+    from infra.ops.simulator import Simulator
     from ingest.clock_sync import sync_event
 
     say = partial(console.print, soft_wrap=True, highlight=False)

@@ -11,8 +11,8 @@ from rich.table import Table
 
 from catalog import tenants
 from catalog.models import ApiKey, RightsGrant, Role, utcnow
-from infra.cli.common import console, friendly, print_json, sessions
-from infra.database import session_scope
+from infra.core.database import session_scope
+from infra.ops.cli.common import console, friendly, print_json, sessions
 
 keys_app = typer.Typer(no_args_is_help=True, help="API keys: create (shown once), list, revoke.")
 broadcasters_app = typer.Typer(no_args_is_help=True, help="Rights-holding broadcasters.")
@@ -206,7 +206,7 @@ def rights_grant(
     """Grant a broadcaster rights."""
     from datetime import datetime
 
-    from infra.errors import BadRequest
+    from infra.core.errors import BadRequest
 
     def when(text: str | None) -> datetime | None:
         if text is None:

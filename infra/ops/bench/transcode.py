@@ -35,13 +35,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog import services
 from catalog.models import JobKind, JobStatus, utcnow
-from infra.bench import bench_source, timed
-from infra.database import make_engine, make_session_factory, session_scope
-from infra.doctor import check_broker, check_database, check_storage
-from infra.errors import BadRequest, ServiceUnavailable, VantageError
-from infra.queue import JOB_TASKS, make_celery, send_job, worker_queues
-from infra.settings import Settings
-from infra.storage import ObjectStore
+from infra.core.database import make_engine, make_session_factory, session_scope
+from infra.core.errors import BadRequest, ServiceUnavailable, VantageError
+from infra.core.queue import JOB_TASKS, make_celery, send_job, worker_queues
+from infra.core.settings import Settings
+from infra.core.storage import ObjectStore
+from infra.ops.bench.ladder import bench_source, timed
+from infra.ops.doctor import check_broker, check_database, check_storage
 from ingest.files import FeedFile, ingest_files
 from transcode.errors import MediaError
 from transcode.ffmpeg import find_ffmpeg

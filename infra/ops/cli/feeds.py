@@ -15,10 +15,10 @@ from rich.table import Table
 from api.schemas import feed_out
 from catalog import services
 from catalog.models import FeedState
-from infra.cli.common import console, friendly, print_json, sessions, settings
-from infra.database import session_scope
-from infra.errors import BadRequest
-from infra.simulator import PROTOCOLS, Simulator
+from infra.core.database import session_scope
+from infra.core.errors import BadRequest
+from infra.ops.cli.common import console, friendly, print_json, sessions, settings
+from infra.ops.simulator import PROTOCOLS, Simulator
 from ingest.live.supervisor import Supervisor, make_runtime
 from ingest.media.segmenter import protocol_of
 from transcode.ffmpeg import find_ffmpeg
@@ -164,7 +164,7 @@ def simulate(
 
 def _add_simulated_feeds(event: str, sim: Simulator) -> None:
     """Add the simulator's cameras to ``event`` (created if new) as started feeds."""
-    from infra.errors import NotFound
+    from infra.core.errors import NotFound
 
     with session_scope(sessions()) as session:
         try:

@@ -11,10 +11,10 @@ from rich.table import Table
 from catalog import replays as replay_service
 from catalog import services
 from catalog.models import ReplayKind
-from infra.cli.common import console, friendly, print_json, sessions, settings, store
-from infra.cli.progress import wait_for_jobs
-from infra.database import session_scope
-from infra.queue import JOB_TASKS, send_job
+from infra.core.database import session_scope
+from infra.core.queue import JOB_TASKS, send_job
+from infra.ops.cli.common import console, friendly, print_json, sessions, settings, store
+from infra.ops.cli.progress import wait_for_jobs
 
 markers_app = typer.Typer(no_args_is_help=True, help="Moments of an event worth replaying.")
 

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog import services
 from catalog.models import JobStatus
-from infra.cli.common import err_console
-from infra.database import session_scope
-from infra.errors import ServiceUnavailable
+from infra.core.database import session_scope
+from infra.core.errors import ServiceUnavailable
+from infra.ops.cli.common import err_console
 
 
 def wait_for_jobs(

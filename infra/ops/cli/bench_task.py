@@ -8,9 +8,9 @@ from pathlib import Path
 
 from catalog import services
 from catalog.models import JobStatus
-from infra.database import session_scope
-from infra.errors import VantageError
-from infra.settings import Settings
+from infra.core.database import session_scope
+from infra.core.errors import VantageError
+from infra.core.settings import Settings
 from ingest.files import FeedFile, ingest_files
 from workers.context import build_context
 from workers.ladder import run_ladder_job
