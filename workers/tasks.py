@@ -12,9 +12,9 @@ from typing import Any
 from catalog import services
 from infra.core.database import session_scope
 from workers.app import app
-from workers.chunked import encode_part, stitch_ladder
 from workers.context import get_context
 from workers.ladder import run_ladder_job
+from workers.ladder.chunked import encode_part, stitch_ladder
 from workers.live import run_live_segment
 from workers.mezzanine import run_mezzanine_job
 from workers.proxy import run_proxy_job

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from catalog import keys, services
 from transcode.thumbnails import ThumbnailOptions, make_thumbnails
 from workers.context import WorkerContext
-from workers.ladder import remove_stale, upload_files
+from workers.publish import remove_stale, upload_files
 from workers.runner import JobRun, Outcome, Record, run_job
 
 

@@ -193,7 +193,7 @@ def test_legacy_ts_ladder_muxes_audio_into_every_rung():
 
 
 def test_plan_dataclass_round_trips_for_chunk_tasks():
-    from workers.chunked import plan_from_dict, plan_to_dict
+    from workers.ladder.chunked import plan_from_dict, plan_to_dict
 
     plan = plan_from_profile(info(rate=Fraction(30000, 1001)), load_profile("efficient"))
     assert plan_from_dict(plan_to_dict(plan)) == plan

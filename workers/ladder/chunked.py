@@ -42,15 +42,9 @@ from transcode.packaging import (
 from transcode.profiles import Profile
 from transcode.stitch import chunk_offset, plan_chunks, rebase_segment
 from workers.context import WorkerContext
-from workers.ladder import (
-    cmaf_renditions,
-    publish_manifests,
-    record_ladder,
-    remove_stale,
-    remove_unpublished,
-    resolve_profile,
-    upload_files,
-)
+from workers.ladder.plan import resolve_profile
+from workers.ladder.record import cmaf_renditions, record_ladder, remove_unpublished
+from workers.publish import publish_manifests, remove_stale, upload_files
 from workers.runner import JobRun, Outcome, backoff_s, heartbeat, record_failure
 
 log = logging.getLogger(__name__)
