@@ -17,9 +17,10 @@ from api.auth import (
     enforce,
     media_token,
 )
+from api.builders import asset_out, job_out
 from api.deps import JobsDep, SessionDep, SettingsDep, StoreDep
 from api.playlists import sign_hls, sign_mpd
-from api.schemas import MAX_OFFSET, AssetOut, DownloadOut, JobOut, Page, asset_out, job_out
+from api.schemas import MAX_OFFSET, AssetOut, DownloadOut, JobOut, Page
 from catalog import access, services
 from catalog.models import Asset, AssetKind, AssetStatus, Event
 from catalog.rights import Media

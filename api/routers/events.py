@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, status
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import OPERATE, READ, CallerDep, media_token
+from api.builders import event_out, event_summary
 from api.deps import SessionDep, SessionFactoryDep, SettingsDep, StoreDep
 from api.problems import problem
 from api.schemas import (
@@ -19,8 +20,6 @@ from api.schemas import (
     IngestIn,
     IngestResultOut,
     Page,
-    event_out,
-    event_summary,
 )
 from catalog import access, services
 from catalog.models import utcnow

@@ -9,10 +9,11 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import OPERATE, READ, CallerDep, MediaCallerDep, check_bound, media_token
+from api.builders import feed_out
 from api.deps import SessionDep, SessionFactoryDep, SettingsDep, StoreDep
 from api.playlists import SOURCE, master_playlist, media_playlist, sign_hls, variants_of
 from api.routers.assets import allow_asset, visible_asset
-from api.schemas import FeedCreate, FeedOut, GapOut, feed_out
+from api.schemas import FeedCreate, FeedOut, GapOut
 from catalog import access, services
 from catalog.models import Asset, AssetKind, AssetStatus, FeedState
 from infra.core.errors import BadRequest, NotFound

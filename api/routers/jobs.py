@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.auth import EDIT, OPERATE
+from api.builders import job_out
 from api.deps import JobsDep, SessionDep
-from api.schemas import JobOut, job_out
+from api.schemas import JobOut
 from catalog import services
 from infra.core.errors import Conflict
 from infra.core.queue import JOB_TASKS

@@ -9,18 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from api.auth import DELIVER, EDIT, ORDER, READ, CallerDep, enforce
+from api.builders import marker_out, replay_out, rule_out
 from api.deps import JobsDep, SessionDep, SettingsDep, StoreDep
-from api.schemas import (
-    MarkerIn,
-    MarkerOut,
-    ReplayIn,
-    ReplayOut,
-    RuleIn,
-    RuleOut,
-    marker_out,
-    replay_out,
-    rule_out,
-)
+from api.schemas import MarkerIn, MarkerOut, ReplayIn, ReplayOut, RuleIn, RuleOut
 from catalog import access, services
 from catalog import replays as service
 from catalog.models import Event, Replay, ReplayKind

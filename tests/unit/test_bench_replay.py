@@ -2,7 +2,7 @@
 
 import pytest
 
-from infra.ops.bench.replay import percentile, summary
+from infra.ops.bench.figures import percentile, summary
 
 
 def test_percentiles_interpolate_between_samples():

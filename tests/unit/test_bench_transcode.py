@@ -11,18 +11,17 @@ import pytest
 
 from infra.core.errors import BadRequest
 from infra.core.settings import BrokerSettings, LiveSettings, MediaSettings, Settings
-from infra.ops.bench.transcode import (
+from infra.ops.bench.figures import (
     compare_frames,
-    join_segments,
     media_playlist_uris,
     parse_counts,
     parse_size,
-    private_settings,
     quality_row,
     ratio,
     scaling,
-    settings_env,
 )
+from infra.ops.bench.media import join_segments
+from infra.ops.bench.workers import private_settings, settings_env
 from transcode.cmaf import SegmentInfo, TrackInit
 from transcode.errors import MediaError
 from transcode.ladder import Rung

@@ -2,64 +2,21 @@
 
 from __future__ import annotations
 
-import resource
 import statistics
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from fractions import Fraction
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from infra.ops.bench.figures import Timing, timed
 from transcode.ffmpeg import find_ffmpeg
 from transcode.ladder import cmaf_args, plan_from_profile, transcode_ladder
 from transcode.packaging import describe_track, write_manifests
 from transcode.poster import poster_time
 from transcode.probe import probe
 from transcode.profiles import Profile, load_profile
-from transcode.synthetic import SyntheticCamera, render_camera
-
-
-@dataclass(frozen=True)
-class Timing:
-    wall_s: float
-    cpu_s: float
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _self_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def timed(action: Callable[[], object]) -> Timing:
-    wall, cpu = time.perf_counter(), _children_cpu() + _self_cpu()
-    action()
-    return Timing(time.perf_counter() - wall, _children_cpu() + _self_cpu() - cpu)
-
-
-def bench_source(ffmpeg: str, folder: Path, seconds: float = 10.0) -> Path:
-    """A 1080p50 source with audio, rendered once per folder."""
-    out = folder / f"bench-1080p50-{seconds:g}s.mp4"
-    if not out.exists():
-        camera = SyntheticCamera(
-            name="bench",
-            index=0,
-            duration_s=seconds,
-            width=1920,
-            height=1080,
-            frame_rate=Fraction(50),
-            preset="veryfast",
-            bitrate_kbps=12000,
-        )
-        render_camera(ffmpeg, camera, out)
-    return out
 
 
 def ladder_benchmark(

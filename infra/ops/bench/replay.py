@@ -20,7 +20,7 @@ from infra.core.errors import ServiceUnavailable, VantageError
 from infra.core.queue import JOB_TASKS, send_job
 from infra.core.settings import Settings
 from infra.core.storage import ObjectStore
-from infra.ops.bench.ladder import timed
+from infra.ops.bench.figures import summary, timed
 from ingest.files import FeedFile, ingest_files
 from transcode.ffmpeg import find_ffmpeg
 from transcode.replay.cut import CutRequest, Piece, naive_cut
@@ -28,26 +28,6 @@ from transcode.scene import camera_ring
 from transcode.synthetic import render_scene_camera
 
 RATE = Fraction(25)
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    """Linear-interpolated percentile of ``values`` (``fraction`` in 0..1)."""
-    ordered = sorted(values)
-    if not ordered:
-        raise ValueError("no values")
-    position = (len(ordered) - 1) * fraction
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    return {
-        "p50_s": round(percentile(values, 0.5), 3),
-        "p95_s": round(percentile(values, 0.95), 3),
-        "min_s": round(min(values), 3),
-        "max_s": round(max(values), 3),
-    }
 
 
 def replay_benchmark(

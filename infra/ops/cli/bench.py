@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from infra.ops.bench.ladder import bench_source, ladder_benchmark
+from infra.ops.bench.ladder import ladder_benchmark
+from infra.ops.bench.media import bench_source
 from infra.ops.cli.common import err_console, friendly, print_json, settings
 from transcode.ffmpeg import find_ffmpeg
 from transcode.profiles import load_profile
@@ -85,12 +86,8 @@ def chunked(
 ) -> None:
     """Chunked ladder on 1, 2, 4 ... worker processes vs the single-process job vs plain ffmpeg,
     with a frame-by-frame check of the stitched rendition (needs `vantage up`)."""
-    from infra.ops.bench.transcode import (
-        chunked_benchmark,
-        parse_counts,
-        parse_size,
-        publish_benchmark,
-    )
+    from infra.ops.bench.chunked import chunked_benchmark, publish_benchmark
+    from infra.ops.bench.figures import parse_counts, parse_size
     from infra.ops.cli.progress import wait_for_jobs
 
     config = settings()
@@ -125,7 +122,9 @@ def quality(
     size: Annotated[str, typer.Option(help="Source size (50 fps), e.g. 1280x720.")] = "1920x1080",
 ) -> None:
     """VMAF (mean, harmonic mean, min, 5th percentile) and measured bandwidth of every rung."""
-    from infra.ops.bench.transcode import bench_clip, parse_size, quality_benchmark
+    from infra.ops.bench.figures import parse_size
+    from infra.ops.bench.media import bench_clip
+    from infra.ops.bench.quality import quality_benchmark
 
     config = settings()
     ffmpeg = find_ffmpeg(config.media.ffmpeg)
@@ -148,8 +147,8 @@ def replay(
 ) -> None:
     """Order to downloadable on the running stack (p50/p95): 10 s from 4 angles, a 2x2 mosaic
     of 10 s and a sweep across every camera, against a full re-encode of each angle."""
+    from infra.ops.bench.figures import parse_size
     from infra.ops.bench.replay import replay_benchmark
-    from infra.ops.bench.transcode import parse_size
 
     print_json(
         replay_benchmark(

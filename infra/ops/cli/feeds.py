@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.schemas import feed_out
+from api.builders import feed_out
 from catalog import services
 from catalog.models import FeedState
 from infra.core.database import session_scope

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.schemas import event_out, event_summary, job_out
+from api.builders import event_out, event_summary, job_out
 from catalog import services
 from catalog.migrate import refresh_statistics, upgrade
 from infra.core.database import make_engine, session_scope
