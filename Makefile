@@ -64,15 +64,15 @@ test: lint
 	$(BIN)/pytest -n $(JOBS)
 
 unit: install
-	$(BIN)/pytest -n $(JOBS) tests/unit
+	$(BIN)/pytest -n $(JOBS) -m "not integration"
 
 test-external: install
 	VANTAGE_TEST_DATABASE_URL=$(TEST_DATABASE_URL) VANTAGE_TEST_BROKER_URL=$(TEST_BROKER_URL) \
-		$(BIN)/pytest -n $(JOBS) tests/integration
+		$(BIN)/pytest -n $(JOBS) -m integration
 
 # The broker-sensitive tests (queues, chords, redelivery, the reconciler) on RabbitMQ.
 test-amqp: install
-	VANTAGE_TEST_BROKER_URL=$(TEST_AMQP_URL) $(BIN)/pytest -n $(JOBS) -m broker tests/integration
+	VANTAGE_TEST_BROKER_URL=$(TEST_AMQP_URL) $(BIN)/pytest -n $(JOBS) -m broker
 
 bench: install
 	$(BIN)/vantage bench ladder

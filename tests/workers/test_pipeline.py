@@ -16,10 +16,12 @@ from infra.core.errors import BadRequest, NotFound
 from ingest.files import FeedFile, ingest_files
 from tests import staff
 from tests.conftest import settings_env
-from tests.unit.test_media import decoded_frames
+from tests.transcode.test_media import decoded_frames
 from workers.context import build_context
 from workers.ladder import run_ladder_job
 from workers.runner import Outcome
+
+pytestmark = pytest.mark.integration
 
 
 def wait_for(sessions, job_ids, timeout=180):

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from sqlalchemy import select
 
 from catalog import services
 from catalog.models import FeedState, Segment
 from infra.core.database import session_scope
-from tests.integration.test_live import one_camera, segments_of, wait_until
+from tests.ingest.test_live import one_camera, segments_of, wait_until
+
+pytestmark = pytest.mark.integration
 
 
 def test_a_killed_supervisor_loses_and_duplicates_nothing(embedded, sessions, ffmpeg):

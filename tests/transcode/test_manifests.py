@@ -7,7 +7,7 @@ from pathlib import Path
 import av
 import pytest
 
-from tests.unit.test_cmaf import CLIP_S, FPS, VIDEO, encode_ladder
+from tests.transcode.test_cmaf import CLIP_S, FPS, VIDEO, encode_ladder
 from transcode.cmaf import SegmentInfo, TrackInit, read_init, read_segment
 from transcode.errors import MediaError
 from transcode.manifests import Track, dash_mpd, hls_iframe_playlist, hls_master, hls_media_playlist

@@ -9,6 +9,8 @@ import pytest
 from infra.core.errors import ChecksumMismatch, NotFound
 from infra.core.settings import MIB
 
+pytestmark = pytest.mark.integration
+
 
 def test_multipart_round_trip_keeps_the_checksum(store, tmp_path):
     source = tmp_path / "big.ts"

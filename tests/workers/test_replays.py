@@ -20,10 +20,12 @@ from infra.core.database import session_scope
 from ingest.files import FeedFile, ingest_files
 from tests import staff
 from tests.conftest import RUN_ID
-from tests.integration.test_pipeline import wait_for
+from tests.workers.test_pipeline import wait_for
 from transcode import framecode
 from transcode.scene import camera_ring
 from transcode.synthetic import render_scene_camera
+
+pytestmark = pytest.mark.integration
 
 RATE = Fraction(25)
 # Each camera's first event frame: cameras start recording at different moments.

@@ -24,7 +24,7 @@ from infra.core.settings import JobSettings, Settings
 from ingest.files import FeedFile, ingest_files
 from tests import staff
 from tests.conftest import RUN_ID, end, purge, side_broker, spawn
-from tests.integration.test_pipeline import wait_for
+from tests.workers.test_pipeline import wait_for
 from transcode.synthetic import SyntheticCamera, render_camera
 from workers.reconciler import reconcile_once
 

@@ -3,9 +3,13 @@
 import shutil
 from pathlib import PurePosixPath
 
+import pytest
+
 from catalog import services
 from infra.core.database import session_scope
 from ingest.watch import Watcher, feed_for, is_candidate
+
+pytestmark = pytest.mark.integration
 
 
 def test_feed_names_and_candidates():

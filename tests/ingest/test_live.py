@@ -24,8 +24,10 @@ from ingest.live.spool import LiveRuntime, drain
 from ingest.live.supervisor import Supervisor
 from tests import staff
 from tests.conftest import free_port
-from tests.unit.test_media import decoded_frames
+from tests.transcode.test_media import decoded_frames
 from transcode import framecode
+
+pytestmark = pytest.mark.integration
 
 LIVE = LiveSettings(
     segment_s=2.0, timeout_s=3.0, stall_after_s=4.0, reconnect_max_s=2.0, give_up_after=2
@@ -213,7 +215,7 @@ def test_a_replay_is_cut_from_recordings_still_growing(live_event, sessions, api
 
     import av
 
-    from tests.integration.test_pipeline import wait_for
+    from tests.workers.test_pipeline import wait_for
 
     event_id, (cam1, cam2) = live_event
     rows1, rows2 = segments_of(sessions, cam1), segments_of(sessions, cam2)

@@ -1,6 +1,10 @@
 """The API's contract: problem+json errors, validation, ingest over HTTP, readiness."""
 
+import pytest
+
 from tests import staff
+
+pytestmark = pytest.mark.integration
 
 
 def test_health_and_ready(api_url):

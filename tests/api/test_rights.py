@@ -21,8 +21,8 @@ from catalog import webhooks as webhook_service
 from catalog.models import Role, Usage, utcnow
 from infra.core.database import session_scope
 from ingest.files import FeedFile, ingest_files
-from tests.integration.test_pipeline import wait_for
-from tests.integration.test_webhooks import Receiver
+from tests.workers.test_pipeline import wait_for
+from tests.workers.test_webhooks import Receiver
 
 pytestmark = pytest.mark.integration
 
@@ -553,7 +553,7 @@ def test_exclusive_rights_cannot_be_granted_twice(world):
 
 
 def test_operators_manage_broadcasters_rights_and_keys_from_the_console(world, embedded):
-    from tests.integration.test_pipeline import vantage
+    from tests.workers.test_pipeline import vantage
 
     added = vantage(embedded, "broadcasters", "add", "Console TV", "--territory", "nz")
     assert added.returncode == 0, added.stderr
