@@ -14,8 +14,8 @@ from api.deps import SessionDep, SessionFactoryDep, SettingsDep, StoreDep
 from api.playlists import SOURCE, master_playlist, media_playlist, sign_hls, variants_of
 from api.routers.assets import allow_asset, visible_asset
 from api.schemas import FeedCreate, FeedOut, GapOut
-from catalog import access, services
-from catalog.models import Asset, AssetKind, AssetStatus, FeedState
+from catalog import access, services, states
+from catalog.models import Asset, AssetKind, AssetStatus
 from infra.core.errors import BadRequest, NotFound
 from infra.core.settings import Settings
 from ingest.clock_sync import sync_event
@@ -61,7 +61,7 @@ def add_feed(
         position=body.position, angle_deg=body.angle_deg,
     )  # fmt: skip
     if body.start:
-        feed.enabled, feed.state = True, FeedState.CONNECTING
+        states.start_feed(feed)
     return feed_out(settings, feed, with_assets=False)
 
 
@@ -112,8 +112,7 @@ def start_feed(feed_id: str, session: SessionDep, settings: SettingsDep) -> Feed
     feed = services.get_feed(feed_id, session=session)
     if not feed.source or protocol_of(feed.source) == "file":
         raise BadRequest(f"feed {feed.name} has no live source")
-    if not feed.enabled:
-        feed.enabled, feed.state, feed.state_detail = True, FeedState.CONNECTING, "start requested"
+    states.start_feed(feed)
     return feed_out(settings, feed, with_assets=False)
 
 
@@ -126,7 +125,7 @@ def start_feed(feed_id: str, session: SessionDep, settings: SettingsDep) -> Feed
 def stop_feed(feed_id: str, session: SessionDep, settings: SettingsDep) -> FeedOut:
     """Ask the supervisor to stop pulling; the last segment is closed and recorded."""
     feed = services.get_feed(feed_id, session=session)
-    feed.enabled = False
+    states.stop_feed(feed)
     return feed_out(settings, feed, with_assets=False)
 
 

@@ -12,8 +12,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from catalog import access, services
-from catalog.models import AssetStatus, FeedState, utcnow
+from catalog import access, services, states
+from catalog.models import FeedState, utcnow
 from infra.core.database import session_scope
 from infra.core.queue import send_webhook
 from ingest.live.spool import Anchor, LiveRuntime, commit_ready, drain
@@ -61,10 +61,10 @@ class FeedPuller(threading.Thread):
         with session_scope(self.runtime.sessions) as session:
             feed = services.get_feed(self.feed_id, session=session)
             went_live = state is FeedState.LIVE and feed.state is not FeedState.LIVE
-            feed.state, feed.state_detail = state, detail
+            states.report_feed(feed, state, detail)
             asset = services.live_asset(feed, session=session)
             if state is FeedState.LIVE:
-                asset.status = AssetStatus.RECORDING
+                states.start_recording(asset)
             if went_live:
                 session.flush()
                 payload = {
@@ -77,10 +77,8 @@ class FeedPuller(threading.Thread):
                     "feed.live", payload, session=session, now=utcnow(), asset_id=asset.id
                 )
             elif state in (FeedState.STOPPED, FeedState.FAILED):
-                asset.status = AssetStatus.READY if asset.size_bytes else AssetStatus.FAILED
+                states.end_recording(asset)
                 services.index_asset(asset, session=session)
-                if state is FeedState.FAILED:
-                    feed.enabled = False
         for delivery_id in deliveries:
             send_webhook(self.runtime.settings, delivery_id)
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from catalog import access, services
-from catalog.models import AssetStatus, Rendition, utcnow
+from catalog import access, services, states
+from catalog.models import Rendition, utcnow
 from infra.core.database import session_scope
 from transcode.ladder import LadderPlan
 from transcode.manifests import IFRAME_PLAYLIST, MEDIA_PLAYLIST, Track
@@ -26,7 +26,7 @@ def remove_unpublished(run: JobRun) -> None:
         job = services.get_job(run.job_id, session=session)
         published = asset.master_playlist_key
         if published is None:
-            asset.status, asset.error = AssetStatus.FAILED, job.error
+            states.fail_asset(asset, job.error)
     if published is None:
         run.ctx.store.delete_prefix(ladder_prefix(run))
 
@@ -104,8 +104,7 @@ def record_ladder(
             asset.poster_key = poster_key
         if loudness is not None:
             asset.loudness = {k: v for k, v in loudness.items() if k != "filter"}
-        first_time = asset.status is not AssetStatus.READY
-        asset.status, asset.error = AssetStatus.READY, None
+        first_time = states.publish_asset(asset)
         if first_time:
             payload = {
                 "asset_id": asset.id,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from catalog import keys, services
-from catalog.models import AssetStatus, Rendition
+from catalog import keys, services, states
+from catalog.models import Rendition
 from infra.core.database import session_scope
 from transcode.ladder import LadderResult, plan_from_profile, transcode_ladder
 from transcode.packaging import describe_track, write_manifests
@@ -48,8 +48,7 @@ def _ladder(run: JobRun) -> Record | None:
     ctx = run.ctx
     with session_scope(ctx.sessions) as session:
         asset = services.get_asset(run.asset_id, session=session)
-        if asset.status is not AssetStatus.READY:
-            asset.status = AssetStatus.PROCESSING
+        states.begin_processing(asset)
     profile = resolve_profile(ctx.settings, run.options.get("profile") or run.event_profile)
     # Probed through a URL first: a file split into chunks is never downloaded here at all.
     url, remote_info = run.remote()

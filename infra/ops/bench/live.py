@@ -16,7 +16,7 @@ import psutil
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from catalog import services
+from catalog import services, states
 from catalog.models import FeedState, Segment
 from infra.core.database import make_engine, make_session_factory, session_scope
 from infra.core.errors import ServiceUnavailable
@@ -70,7 +70,7 @@ def live_benchmark(
         feed_ids = []
         for cam in sim.cameras:
             feed = services.add_live_feed(event, cam.camera.name, cam.url, session=session)
-            feed.enabled, feed.state = True, FeedState.CONNECTING
+            states.start_feed(feed)
             feed_ids.append(feed.id)
     cpu: dict[int, float] = {}
     started = time.monotonic()
@@ -79,13 +79,13 @@ def live_benchmark(
             _puller_cpu(feed_ids, cpu)
             time.sleep(1.0)
         with session_scope(sessions) as session:
-            states = [services.get_feed(f, session=session).state for f in feed_ids]
-        if FeedState.LIVE not in states:
+            seen = [services.get_feed(f, session=session).state for f in feed_ids]
+        if FeedState.LIVE not in seen:
             raise ServiceUnavailable("no feed went live: is `vantage up` running the supervisor?")
     finally:
         with session_scope(sessions) as session:
             for feed_id in feed_ids:
-                services.get_feed(feed_id, session=session).enabled = False
+                states.stop_feed(services.get_feed(feed_id, session=session))
         time.sleep(4)
         sim.stop()
     pulled_for = time.monotonic() - started

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import partial
 
-from catalog import services
+from catalog import services, states
 from infra.core.database import session_scope
 from infra.core.errors import VantageError
 from infra.core.settings import Settings
@@ -116,7 +116,6 @@ def run_live_demo(settings: Settings, *, cameras: int, seconds: float) -> None:
     from rich.live import Live
     from rich.table import Table
 
-    from catalog.models import FeedState
     from infra.ops.simulator import Simulator
     from ingest.clock_sync import sync_event
 
@@ -137,7 +136,7 @@ def run_live_demo(settings: Settings, *, cameras: int, seconds: float) -> None:
             feed = services.add_live_feed(
                 event, cam.camera.name, cam.url, session=session, angle_deg=cam.camera.azimuth_deg
             )
-            feed.enabled, feed.state = True, FeedState.CONNECTING
+            states.start_feed(feed)
             feed_ids[cam.camera.name] = feed.id
     base = settings.api.public_url.rstrip("/")
     key_id, key = demo_key(settings)
@@ -172,7 +171,7 @@ def run_live_demo(settings: Settings, *, cameras: int, seconds: float) -> None:
     finally:
         with session_scope(factory) as session:
             for feed_id in feed_ids.values():
-                services.get_feed(feed_id, session=session).enabled = False
+                states.stop_feed(services.get_feed(feed_id, session=session))
         time.sleep(3)
         sim.stop()
     with session_scope(factory) as session:

@@ -13,8 +13,7 @@ import typer
 from rich.table import Table
 
 from api.builders import feed_out
-from catalog import services
-from catalog.models import FeedState
+from catalog import services, states
 from infra.core.database import session_scope
 from infra.core.errors import BadRequest
 from infra.ops.cli.common import console, friendly, print_json, sessions, settings
@@ -48,7 +47,7 @@ def add(
             found, name, source, session=session, position=position, angle_deg=angle
         )
         if start:
-            feed.enabled, feed.state = True, FeedState.CONNECTING
+            states.start_feed(feed)
         console.print(f"feed {name} added: {feed.id}{' (starting)' if start else ''}")
 
 
@@ -61,9 +60,10 @@ def _toggle(event: str, names: list[str], enabled: bool) -> None:
             else [f for f in services.list_feeds(session=session, event_id=found.id) if f.source]
         )
         for feed in targets:
-            feed.enabled = enabled
             if enabled:
-                feed.state, feed.state_detail = FeedState.CONNECTING, "start requested"
+                states.start_feed(feed)
+            else:
+                states.stop_feed(feed)
             console.print(f"{feed.name}: {'start' if enabled else 'stop'} requested")
 
 
@@ -175,4 +175,4 @@ def _add_simulated_feeds(event: str, sim: Simulator) -> None:
             feed = services.add_live_feed(
                 found, cam.camera.name, cam.url, session=session, angle_deg=cam.camera.azimuth_deg
             )
-            feed.enabled, feed.state = True, FeedState.CONNECTING
+            states.start_feed(feed)
