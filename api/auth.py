@@ -14,9 +14,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from api import tokens
-from api.deps import SessionDep, SettingsDep
+from api.deps import SessionDep, SessionFactoryDep, SettingsDep
 from catalog import access, rights, tenants
 from catalog.models import ApiKey, Broadcaster, Role, utcnow
+from infra.core.database import session_scope
 from infra.core.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from infra.core.settings import Settings
 
@@ -106,7 +107,9 @@ def _principal(
     )
 
 
-def _authenticate(request: Request, session: SessionDep, settings: SettingsDep) -> access.Caller:
+def _authenticate(
+    request: Request, session: SessionDep, sessions: SessionFactoryDep, settings: SettingsDep
+) -> access.Caller:
     now = utcnow()
     header = request.headers.get("authorization")
     token = request.query_params.get("token")
@@ -147,7 +150,11 @@ def _authenticate(request: Request, session: SessionDep, settings: SettingsDep) 
             retry_after_s=math.ceil(wait),
         )
     if key.last_used_at is None or (now - tenants.aware(key.last_used_at)).total_seconds() > 60:
-        tenants.touch_key(key.id, session=session, now=now)
+        # In a short transaction of its own: in the request's session this write would hold
+        # SQLite's write lock (a row lock on PostgreSQL) for as long as the request runs,
+        # stalling every puller and worker behind a long request.
+        with session_scope(sessions) as own:
+            tenants.touch_key(key.id, session=own, now=now)
     request.state.principal = principal
     return access.caller_for(principal, session=session, now=now)
 

@@ -20,7 +20,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog import search, services
-from catalog.models import Asset, AssetKind, Gap, Segment
+from catalog.models import Asset, AssetKind, Feed, Gap, Segment
 from infra.core.database import session_scope
 from infra.core.errors import BadRequest
 from infra.core.storage import ObjectStore
@@ -144,16 +144,20 @@ def sync_event(
                              feed.clock_confidence, estimate.method)
                 )  # fmt: skip
     with session_scope(sessions) as session:
-        feed = services.get_feed(ref.feed_id, session=session)
-        feed.clock_method, feed.clock_confidence = "reference", 1.0
+        session.execute(  # a write first, as in _move
+            update(Feed)
+            .where(Feed.id == ref.feed_id)
+            .values(clock_method="reference", clock_confidence=1.0)
+        )
         search.reindex_event(event_id, session=session)
     return results
 
 
 def _move(session: Session, span: _Span, correction: float) -> None:
-    """Shift the feed, its recording, segments and gaps by ``correction`` seconds."""
-    feed = services.get_feed(span.feed_id, session=session)
-    feed.clock_offset_s = round(feed.clock_offset_s + correction, 4)
+    """Shift the feed, its recording, segments and gaps by ``correction`` seconds.
+
+    The transaction starts with a write: on SQLite, one that read first and then wrote after a
+    puller committed a segment would fail at once ("database is locked") instead of waiting."""
     session.execute(
         update(Segment)
         .where(Segment.feed_id == span.feed_id)
@@ -171,6 +175,8 @@ def _move(session: Session, span: _Span, correction: float) -> None:
         .where(Asset.feed_id == span.feed_id)
         .values(clock_start_s=Asset.clock_start_s + correction)
     )
+    feed = services.get_feed(span.feed_id, session=session)
+    feed.clock_offset_s = round(feed.clock_offset_s + correction, 4)
 
 
 def picture_at(

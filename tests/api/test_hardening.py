@@ -3,10 +3,13 @@ page limits, CORS only for the UI's origin, problem+json everywhere."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.auth import CallerDep
 from catalog import tenants
 from catalog.migrate import upgrade
 from catalog.models import Role
@@ -105,3 +108,33 @@ def test_a_chunked_body_is_cut_off_at_the_limit(app_and_key):
         "/v1/events", content=chunks(), headers={"content-type": "application/json"}
     )
     assert answer.status_code == 413
+
+
+def test_a_request_holds_no_write_lock_while_its_handler_runs(tmp_path):
+    """Authenticating records when a key was last used. That write commits on its own: held in
+    the request's session, it would lock SQLite against every puller and worker for as long as
+    a long request (an event sync) runs."""
+    settings = Settings(_env_file=None, home=tmp_path)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    with session_scope(make_session_factory(engine)) as session:
+        secret = tenants.create_key("ops", Role.OPERATOR, session=session)[1]
+    engine.dispose()
+    app = create_app(settings)
+    database = str(settings.database_url).removeprefix("sqlite:///")
+
+    def write_meanwhile(caller: CallerDep) -> dict[str, bool]:
+        other = sqlite3.connect(database, timeout=0.5)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # what a puller does to record a segment
+            other.rollback()
+            return {"wrote": True}
+        except sqlite3.OperationalError:
+            return {"wrote": False}
+        finally:
+            other.close()
+
+    app.add_api_route("/test/write-meanwhile", write_meanwhile, methods=["GET"])
+    client = TestClient(app)
+    client.headers["Authorization"] = f"Bearer {secret}"
+    assert client.get("/test/write-meanwhile").json() == {"wrote": True}  # the first use
