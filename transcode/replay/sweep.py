@@ -4,6 +4,10 @@ continuous, then the last camera plays on from that instant.
 
 Frames of the freeze are rendered here with OpenCV and piped to one ffmpeg encode, which also
 appends the last camera's clip, so the whole replay is one file from one process.
+
+Over 600 lines on purpose: the camera order, the in-between views and the frame pipe share one
+geometry (the cameras' angles and the homographies between neighbours), and splitting them
+would pass that geometry across modules without making either half readable alone.
 """
 
 from __future__ import annotations
