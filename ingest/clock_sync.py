@@ -8,14 +8,10 @@ same moment sits at the same event time on every feed.
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-import numpy as np
-from numpy.typing import NDArray
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,8 +20,10 @@ from catalog.models import Asset, AssetKind, Feed, Gap, Segment
 from infra.core.database import session_scope
 from infra.core.errors import BadRequest
 from infra.core.storage import ObjectStore
-from ingest.media.sync import measure_offset
-from transcode.errors import MediaError
+from ingest.media.sync import measure_offset, sync_clip_args
+from transcode import pictures
+from transcode.errors import FFmpegError, MediaError
+from transcode.ffmpeg import run_ffmpeg
 
 
 @dataclass(frozen=True)
@@ -90,13 +88,10 @@ def _cut(
             part.unlink()
     first = wanted[0][1]
     clip = folder / f"{span.feed_id}.mkv"
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
-    argv += ["-ss", f"{max(0.0, start - first):.3f}", "-i", str(joined)]
-    argv += ["-t", f"{end - start:.3f}", "-c:v", "libx264", "-preset", "ultrafast"]
-    argv += ["-c:a", "pcm_s16le", str(clip)]
-    result = subprocess.run(argv, capture_output=True, check=False, timeout=300)
-    if result.returncode != 0:
-        raise MediaError(f"{span.name}: cannot cut {start:.1f}-{end:.1f} s for sync")
+    try:
+        run_ffmpeg(ffmpeg, sync_clip_args(joined, start - first, end - start, clip), timeout_s=300)
+    except FFmpegError as exc:
+        raise MediaError(f"{span.name}: cannot cut {start:.1f}-{end:.1f} s for sync") from exc
     return clip
 
 
@@ -181,7 +176,7 @@ def _move(session: Session, span: _Span, correction: float) -> None:
 
 def picture_at(
     sessions: sessionmaker[Session], store: ObjectStore, feed_id: str, at_s: float, folder: Path
-) -> NDArray[np.uint8]:
+) -> pictures.Picture:
     """The picture a live feed shows at event time ``at_s`` (BGR), decoded from its segment."""
     with session_scope(sessions) as session:
         asset = services.find_live_asset(feed_id, session=session)
@@ -197,21 +192,12 @@ def picture_at(
         )
         if segment is None:
             raise BadRequest(f"feed {feed_id} has no segment at {at_s:.3f} s")
-        key, start, rate = segment.key, segment.clock_start_s, 25.0
+        key, start = segment.key, segment.clock_start_s
     local = folder / f"{feed_id}-{round(at_s * 1000)}.ts"
     store.get_file(key, local)
-    capture = cv2.VideoCapture(str(local))
     try:
-        rate = capture.get(cv2.CAP_PROP_FPS) or rate
-        picture = None
-        for _ in range(round((at_s - start) * rate) + 1):
-            ok, frame = capture.read()
-            if not ok:
-                break
-            picture = frame
+        return pictures.picture_at(local, at_s - start)
+    except MediaError as exc:
+        raise MediaError(f"feed {feed_id}: nothing decodes at {at_s:.3f} s") from exc
     finally:
-        capture.release()
         local.unlink(missing_ok=True)
-    if picture is None:
-        raise MediaError(f"feed {feed_id}: nothing decodes at {at_s:.3f} s")
-    return np.asarray(picture, dtype=np.uint8)

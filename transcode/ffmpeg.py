@@ -147,3 +147,26 @@ def run_ffmpeg_log(ffmpeg: str, args: Sequence[str], *, timeout_s: float | None 
         tail = "; ".join(line.strip() for line in log.strip().splitlines()[-_STDERR_TAIL_LINES:])
         raise FFmpegError(f"ffmpeg exited with {result.returncode}: {tail}", result.returncode)
     return log
+
+
+def run_ffmpeg_output(ffmpeg: str, args: Sequence[str], *, timeout_s: float | None = None) -> bytes:
+    """Run ffmpeg for what it writes to its standard output (``-f s16le -``, say); returns it.
+
+    Raises :class:`FFmpegError` when it fails and :class:`FFmpegTimeout` when it runs past
+    ``timeout_s``; the error's detail holds the last lines ffmpeg printed.
+    """
+    try:
+        result = subprocess.run(
+            [ffmpeg, *args],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise FFmpegTimeout(f"ffmpeg ran past its {timeout_s:.0f} s limit", -1) from exc
+    if result.returncode != 0:
+        log = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        tail = "; ".join(line.strip() for line in log[-_STDERR_TAIL_LINES:]) or "no output"
+        raise FFmpegError(f"ffmpeg exited with {result.returncode}: {tail}", result.returncode)
+    return result.stdout

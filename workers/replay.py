@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import av
 from sqlalchemy.orm import Session
 
 from catalog import access, keys, services
@@ -20,6 +19,7 @@ from catalog import replays as replay_service
 from catalog.models import ReplayKind, utcnow
 from infra.core.database import session_scope
 from infra.core.storage import StoredObject
+from transcode.pictures import picture_at
 from transcode.replay.compose import Angle, SequenceCut, SlowMotion, mosaic, sequence
 from transcode.replay.cut import AngleCut, CutRequest, Piece, cut_angle
 from transcode.replay.sweep import SweepCamera, make_sweep
@@ -213,7 +213,7 @@ def _compose(
     at_s = float(options.get("at_s", start_s)) - start_s
     cameras = [
         SweepCamera(
-            source.feed, float(source.angle_deg or 0.0), _picture_at(clip.path, at_s), clip.path
+            source.feed, float(source.angle_deg or 0.0), picture_at(clip.path, at_s), clip.path
         )
         for source, clip in angles
     ]
@@ -235,18 +235,6 @@ def _compose(
     return [
         ("sweep.mp4", swept.path, {"kind": "sweep", "frames": swept.frames, "order": swept.order})
     ]
-
-
-def _picture_at(path: Path, seconds: float) -> Any:
-    """The picture ``seconds`` into a clip (BGR): the sweep's instant for that camera."""
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        rate = stream.average_rate or 25
-        wanted = round(seconds * rate)
-        for index, frame in enumerate(container.decode(stream)):
-            if index >= wanted:
-                return frame.to_ndarray(format="bgr24")
-    raise ValueError(f"{path.name} has no picture at {seconds:.3f} s")
 
 
 def _even(value: float) -> int:

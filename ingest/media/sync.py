@@ -13,7 +13,6 @@ earlier in its own file, so its offset is +2.0.
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from transcode.errors import MediaError
+from transcode.errors import FFmpegError, FFmpegTimeout, MediaError
+from transcode.ffmpeg import base_args, run_ffmpeg_output
 
 _AUDIO_RATE = 8000
 _ENVELOPE_RATE = 1000
@@ -79,16 +79,31 @@ def _high_pass(values: NDArray[np.float64], rate: float) -> NDArray[np.float64]:
     return values - trend
 
 
-def audio_envelope(ffmpeg: str, path: Path) -> Signal | None:
+def audio_envelope_args(path: Path) -> list[str]:
+    """ffmpeg arguments writing the first audio track of ``path`` to stdout, mono 8 kHz."""
+    args = [*base_args(), "-i", str(path), "-vn", "-map", "0:a:0?", "-ac", "1"]
+    return [*args, "-ar", str(_AUDIO_RATE), "-f", "s16le", "-"]
+
+
+def sync_clip_args(source: Path, start_s: float, duration_s: float, out: Path) -> list[str]:
+    """ffmpeg arguments cutting ``duration_s`` from ``start_s`` into ``source`` as a clip to
+    measure offsets on: fast H.264 (pictures only need to show motion) and PCM audio."""
+    args = [*base_args(), "-ss", f"{max(0.0, start_s):.3f}", "-i", str(source)]
+    args += ["-t", f"{duration_s:.3f}", "-c:v", "libx264", "-preset", "ultrafast"]
+    return [*args, "-c:a", "pcm_s16le", str(out)]
+
+
+def audio_envelope(ffmpeg: str, path: Path, *, timeout_s: float = 300.0) -> Signal | None:
     """Onset envelope of the first audio track at 1 kHz; ``None`` when there is no audio."""
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path)]
-    argv += ["-vn", "-map", "0:a:0?", "-ac", "1", "-ar", str(_AUDIO_RATE), "-f", "s16le", "-"]
-    result = subprocess.run(argv, capture_output=True, check=False, timeout=300)
-    if result.returncode != 0:
-        if b"does not contain any stream" in result.stderr:
+    try:
+        raw = run_ffmpeg_output(ffmpeg, audio_envelope_args(path), timeout_s=timeout_s)
+    except FFmpegTimeout:
+        raise
+    except FFmpegError as exc:
+        if "does not contain any stream" in exc.detail:
             return None
-        raise MediaError(f"{path.name}: audio not decodable")
-    samples = np.frombuffer(result.stdout, np.int16).astype(np.float64)
+        raise MediaError(f"{path.name}: audio not decodable") from exc
+    samples = np.frombuffer(raw, np.int16).astype(np.float64)
     if samples.size < _AUDIO_RATE // 2:
         return None
     step = _AUDIO_RATE // _ENVELOPE_RATE

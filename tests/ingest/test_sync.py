@@ -94,3 +94,15 @@ def test_motion_offsets_match_the_caliscope_timestamps_within_a_frame(
     estimate = measure_offset(ffmpeg, CALISCOPE / "cam_0.mp4", other)
     assert estimate.method == "motion"
     assert abs(estimate.offset_s - truth) < 1 / 6  # one frame at 6 fps
+
+
+def test_sync_ffmpeg_arguments_are_lists_with_a_protocol_whitelist(tmp_path):
+    from ingest.media.sync import audio_envelope_args, sync_clip_args
+
+    clip = sync_clip_args(tmp_path / "in.ts", -0.5, 12.0, tmp_path / "out.mkv")
+    assert clip[clip.index("-protocol_whitelist") + 1] == "file,pipe"
+    assert clip[clip.index("-ss") + 1] == "0.000"  # never before the file's start
+    assert clip[clip.index("-t") + 1] == "12.000" and clip[-1] == str(tmp_path / "out.mkv")
+    audio = audio_envelope_args(tmp_path / "in.ts")
+    assert audio[audio.index("-protocol_whitelist") + 1] == "file,pipe"
+    assert audio[-3:] == ["-f", "s16le", "-"]
