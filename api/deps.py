@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from infra.core.queue import send_job
+from infra.core.database import commit, discard
+from infra.core.queue import send_job_after_commit
 from infra.core.settings import Settings
 from infra.core.storage import ObjectStore
 
@@ -32,29 +33,27 @@ class JobQueue:
     """Jobs a request wants enqueued; they are sent only once its session has committed, so a
     worker never receives a job id it cannot yet read."""
 
-    def __init__(self) -> None:
-        self.pending: list[tuple[str, str]] = []
+    def __init__(self, session: Session, settings: Settings) -> None:
+        self.session, self.settings = session, settings
 
     def send(self, task_name: str, job_id: str) -> None:
-        self.pending.append((task_name, job_id))
+        send_job_after_commit(self.session, self.settings, task_name, job_id)
 
 
 def _session(request: Request) -> Iterator[Session]:
     """One session per request: committed when the handler returns, rolled back if it raises;
     then the jobs the handler queued are sent."""
     session: Session = request.app.state.sessions()
-    queue = JobQueue()
-    session.info["jobs"] = queue
     try:
         yield session
-        session.commit()
     except BaseException:
-        session.rollback()
+        discard(session)
+        session.close()
         raise
+    try:
+        commit(session)
     finally:
         session.close()
-    for task_name, job_id in queue.pending:
-        send_job(request.app.state.settings, task_name, job_id)
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
@@ -65,9 +64,8 @@ SessionDep = Annotated[Session, Depends(_session, scope="function")]
 SessionFactoryDep = Annotated[sessionmaker[Session], Depends(_session_factory)]
 
 
-def _jobs(session: SessionDep) -> JobQueue:
-    queue: JobQueue = session.info["jobs"]
-    return queue
+def _jobs(session: SessionDep, settings: SettingsDep) -> JobQueue:
+    return JobQueue(session, settings)
 
 
 JobsDep = Annotated[JobQueue, Depends(_jobs)]

@@ -18,7 +18,7 @@ from catalog import keys, services
 from catalog.models import Asset, AssetStatus, JobKind, Segment, new_id
 from infra.core.database import session_scope
 from infra.core.errors import BadRequest, StorageError, VantageError
-from infra.core.queue import JOB_TASKS, send_job
+from infra.core.queue import JOB_TASKS, send_job_after_commit
 from infra.core.settings import Settings
 from infra.core.storage import ObjectStore, sha256_file
 from ingest.media.clock import ClockSource, EventOrigin, absolute_reference, origin_for, place
@@ -136,12 +136,8 @@ def ingest_files(
             sessions,
             step,
             max_attempts=settings.jobs.max_attempts,
+            enqueue=settings if enqueue else None,
         )
-
-    if enqueue:
-        for outcome in outcomes.values():
-            for kind, follow_up_id in outcome.follow_up.items():
-                send_job(settings, JOB_TASKS[kind], follow_up_id)
     return [outcomes[i] for i in range(len(files))]
 
 
@@ -181,7 +177,10 @@ def _store_and_register(
     step: StepCallback,
     *,
     max_attempts: int,
+    enqueue: Settings | None,
 ) -> IngestOutcome:
+    """Upload one probed file and register its recording; with ``enqueue`` (the settings of the
+    broker to use), its follow-up jobs are sent once they are committed."""
     assert info.video is not None
     asset_id = new_id()
     uploaded: str | None = None
@@ -252,6 +251,9 @@ def _store_and_register(
                 ).id
                 for kind in FOLLOW_UP
             }
+            if enqueue is not None:
+                for kind, follow_up_id in follow_up.items():
+                    send_job_after_commit(session, enqueue, JOB_TASKS[kind], follow_up_id)
     except Exception as exc:  # noqa: BLE001 - recorded as the job's reason, then cleaned up
         if uploaded:
             _forget_object(store, uploaded)

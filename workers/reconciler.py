@@ -17,7 +17,7 @@ from catalog import services, webhooks
 from catalog.migrate import refresh_statistics
 from catalog.models import utcnow
 from infra.core.database import session_scope
-from infra.core.queue import JOB_TASKS, send_job, send_webhook
+from infra.core.queue import JOB_TASKS, send_job_after_commit, send_webhook
 from infra.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,10 +51,10 @@ def reconcile_once(settings: Settings, sessions: sessionmaker[Session]) -> Recon
             reason = f"worker lost: no heartbeat for {stale_s:.0f} s"
             if services.retry_or_bury_job(job, reason, session=session):
                 requeued.append((job.id, task))
+                send_job_after_commit(session, settings, task, job.id)
             else:
                 dead.append(job.id)
-    for job_id, task in requeued:
-        send_job(settings, task, job_id)
+    for job_id, _task in requeued:
         log.warning("job %s lost its worker; queued again", job_id)
     for job_id in dead:
         log.warning("job %s lost its worker once too often; marked dead", job_id)

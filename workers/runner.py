@@ -21,7 +21,7 @@ from catalog import services
 from catalog.models import Asset
 from infra.core.database import session_scope
 from infra.core.errors import BadRequest, NotFound, VantageError
-from infra.core.queue import send_webhook
+from infra.core.queue import send_webhooks_after_commit
 from transcode.errors import FFmpegTimeout, TranscodeError
 from transcode.probe import MediaInfo, probe, probe_url
 from workers.context import WorkerContext
@@ -109,7 +109,8 @@ def reason_of(exc: BaseException) -> str:
 
 
 NOTIFICATIONS = "webhook_deliveries"
-"""Where a job's ``record`` leaves the webhook deliveries it queued; they are sent once the
+"""Where a job's ``record`` leaves the webhook deliveries it queued; the runner hands them to the
+session's after-commit outbox (``infra.core.database.after_commit``), so they are sent once the
 record is committed."""
 
 
@@ -171,9 +172,8 @@ def run_job(
             with session_scope(ctx.sessions) as session:
                 record(session)
                 services.finish_job(services.get_job(job_id, session=session), session=session)
-                notifications = list(session.info.get(NOTIFICATIONS, ()))
-            for delivery_id in notifications:
-                send_webhook(ctx.settings, delivery_id)
+                deliveries = session.info.pop(NOTIFICATIONS, [])
+                send_webhooks_after_commit(session, ctx.settings, deliveries)
             return Outcome.SUCCEEDED
         except Exception as exc:  # noqa: BLE001 - every failure is recorded with its reason
             return record_failure(ctx, run, exc, on_failure)

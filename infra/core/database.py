@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -45,15 +45,42 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+_AFTER_COMMIT = "vantage.after_commit"
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run ``action`` once the session's transaction has committed: the one way to send a job
+    or a webhook delivery for rows written in it, so a worker never gets an id it cannot read
+    yet, and nothing is sent for a change that was rolled back."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+def commit(session: Session) -> None:
+    """Commit, then run what was left for after the commit, in order."""
+    session.commit()
+    actions: list[Callable[[], None]] = session.info.pop(_AFTER_COMMIT, [])
+    for action in actions:
+        action()
+
+
+def discard(session: Session) -> None:
+    """Roll back, forgetting what was left for after a commit that will not happen."""
+    session.info.pop(_AFTER_COMMIT, None)
+    session.rollback()
+
+
 @contextmanager
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit when the block succeeds, roll back when it raises."""
+    """One unit of work: commit when the block succeeds (then run its after-commit actions),
+    roll back when it raises."""
     session = factory()
     try:
         yield session
-        session.commit()
     except BaseException:
-        session.rollback()
+        discard(session)
+        session.close()
         raise
+    try:
+        commit(session)
     finally:
         session.close()

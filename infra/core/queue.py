@@ -7,12 +7,15 @@ same configuration.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
 from celery import Celery
 from kombu import Queue  # type: ignore[attr-defined]
+from sqlalchemy.orm import Session
 
+from infra.core.database import after_commit
 from infra.core.settings import Settings
 
 QUEUES = ("live", "vod", "replay", "analysis")
@@ -128,6 +131,27 @@ def send_job(
 def send_webhook(settings: Settings, delivery_id: str, countdown: float | None = None) -> None:
     """Publish an attempt at a webhook delivery; call only after the delivery is committed."""
     send_job(settings, WEBHOOK_TASK, delivery_id, countdown=countdown)
+
+
+def send_job_after_commit(
+    session: Session, settings: Settings, task_name: str, job_id: str
+) -> None:
+    """Publish ``task_name(job_id)`` once ``session`` has committed the job's row."""
+    after_commit(session, lambda: send_job(settings, task_name, job_id))
+
+
+def send_webhooks_after_commit(
+    session: Session, settings: Settings, delivery_ids: Sequence[str]
+) -> None:
+    """Publish the webhook deliveries ``session`` wrote, once it has committed them."""
+    ids = list(delivery_ids)
+
+    def send_all() -> None:
+        for delivery_id in ids:
+            send_webhook(settings, delivery_id)
+
+    if ids:
+        after_commit(session, send_all)
 
 
 def celery_signature(settings: Settings, task_name: str, kwargs: dict[str, Any]) -> Any:

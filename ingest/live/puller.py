@@ -15,7 +15,7 @@ from pathlib import Path
 from catalog import access, services, states
 from catalog.models import FeedState, utcnow
 from infra.core.database import session_scope
-from infra.core.queue import send_webhook
+from infra.core.queue import send_webhooks_after_commit
 from ingest.live.spool import Anchor, LiveRuntime, commit_ready, drain
 from ingest.media.segmenter import (
     LIST_NAME,
@@ -79,8 +79,7 @@ class FeedPuller(threading.Thread):
             elif state in (FeedState.STOPPED, FeedState.FAILED):
                 states.end_recording(asset)
                 services.index_asset(asset, session=session)
-        for delivery_id in deliveries:
-            send_webhook(self.runtime.settings, delivery_id)
+            send_webhooks_after_commit(session, self.runtime.settings, deliveries)
 
     def _feed(self) -> tuple[str, bool]:
         with session_scope(self.runtime.sessions) as session:

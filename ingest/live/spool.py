@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog import keys, services
 from catalog.models import Asset, Gap, Segment
-from infra.core.database import session_scope
+from infra.core.database import after_commit, session_scope
 from infra.core.errors import StorageError
 from infra.core.queue import send_job
 from infra.core.settings import Settings
@@ -163,17 +163,15 @@ def record(
                 session, feed_id, event_id, asset_id, key, closed, wall_start, closed_at,
                 stored.size_bytes, digest, anchor, media_format,
             )  # fmt: skip
+            if runtime.enqueue:
+                segment_id = result.segment_id
+                after_commit(session, lambda: _send_live_segment(runtime, segment_id, key))
     except IntegrityError:
         # Another drain recorded it between our check and our insert.
         path.unlink(missing_ok=True)
         return None
     anchor.save(session_dir)
     path.unlink(missing_ok=True)
-    if runtime.enqueue:
-        try:
-            send_job(runtime.settings, LIVE_SEGMENT_TASK, result.segment_id)
-        except Exception as exc:  # noqa: BLE001 - the source segment is safe; renditions can wait
-            log.warning("could not enqueue live transcode of %s: %s", key, exc)
     return result
 
 
@@ -317,3 +315,10 @@ def drain(
         if committed.storage_problem:
             return total, committed.storage_problem
     return total, None
+
+
+def _send_live_segment(runtime: LiveRuntime, segment_id: str, key: str) -> None:
+    try:
+        send_job(runtime.settings, LIVE_SEGMENT_TASK, segment_id)
+    except Exception as exc:  # noqa: BLE001 - the source segment is safe; renditions can wait
+        log.warning("could not enqueue live transcode of %s: %s", key, exc)
