@@ -98,6 +98,8 @@ class JobKind(enum.StrEnum):
     THUMBNAILS = "thumbnails"
     MEZZANINE = "mezzanine"
     REPLAY = "replay"
+    SYNC = "sync"
+    """Measure each feed's offset from its content and move it on the event clock."""
 
 
 class JobStatus(enum.StrEnum):

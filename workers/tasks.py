@@ -21,6 +21,7 @@ from workers.proxy import run_proxy_job
 from workers.qc import run_qc_job
 from workers.replay import run_replay_job
 from workers.runner import Outcome, backoff_s
+from workers.sync import run_sync_job
 from workers.thumbnails import run_thumbnails_job
 from workers.webhooks import deliver
 
@@ -75,6 +76,12 @@ def stitch(
 def transcode_live_segment(segment_id: str) -> int:
     """Encode a landed live segment to the live rungs. Idempotent: see :func:`run_live_segment`."""
     return run_live_segment(segment_id, get_context())
+
+
+@app.task(name="vantage.sync_event", bind=True)  # type: ignore[untyped-decorator]
+def sync_feeds(self: Any, job_id: str) -> str:
+    """Line an event's feeds up on its clock. Idempotent: see :func:`run_sync_job`."""
+    return _after(self, job_id, run_sync_job(job_id, get_context()))
 
 
 @app.task(name="vantage.qc_asset", bind=True)  # type: ignore[untyped-decorator]

@@ -13,16 +13,15 @@ from api.auth import (
     READ,
     CallerDep,
     MediaCallerDep,
-    check_bound,
-    enforce,
     media_token,
 )
 from api.builders import asset_out, job_out
 from api.deps import JobsDep, SessionDep, SettingsDep, StoreDep
+from api.guards import MediaAsset, VisibleAsset, allow_asset
 from api.playlists import sign_hls, sign_mpd
 from api.schemas import MAX_OFFSET, AssetOut, DownloadOut, JobOut, Page
 from catalog import access, services
-from catalog.models import Asset, AssetKind, AssetStatus, Event
+from catalog.models import Asset, AssetKind, AssetStatus
 from catalog.rights import Media
 from infra.core.errors import Conflict, NotFound
 from infra.core.queue import JOB_TASKS
@@ -37,50 +36,6 @@ _LADDER_PATH = re.compile(
 )
 _THUMBNAIL_PATH = re.compile(r"^[A-Za-z0-9_-]{1,64}\.(?:vtt|jpg)$")
 _MANIFESTS = (".m3u8", ".mpd", ".vtt")
-
-
-def visible_asset(asset_id: str, caller: access.Caller, session: SessionDep) -> Asset:
-    """The asset, if the caller may see it; else 404, as if it did not exist."""
-    return services.get_asset(asset_id, session=session, visible=caller.assets())
-
-
-def media_of(asset: Asset) -> Media:
-    """What using an asset counts as: live while it records, archive once recorded."""
-    return Media.LIVE if asset.status is AssetStatus.RECORDING else Media.ARCHIVE
-
-
-def allow_asset(
-    caller: access.Caller,
-    asset: Asset,
-    action: str,
-    *,
-    request: Request,
-    session: SessionDep,
-    media: Media | None = None,
-    seconds: float | None = None,
-) -> None:
-    """Enforce the caller's rights on one use of an asset (403/404 when refused). A request
-    made with a media token is checked again but not audited: the token's issue was."""
-    event = session.get(Event, asset.event_id)
-    assert event is not None
-    use = access.Use(
-        action=action,
-        media=media or media_of(asset),
-        subject_kind="asset",
-        subject_id=asset.id,
-        seconds=seconds,
-        event_id=asset.event_id,
-        asset_id=asset.id,
-    )
-    subject = caller.asset_subject(asset, event)
-    enforce(
-        caller,
-        use,
-        [subject],
-        request=request,
-        session=session,
-        missing=f"no asset with id {asset.id}",
-    )
 
 
 @router.get("", response_model=Page[AssetOut], dependencies=[READ])
@@ -115,12 +70,10 @@ def _out(caller: access.Caller, settings: SettingsDep, asset: Asset) -> AssetOut
 
 
 @router.get("/{asset_id}", response_model=AssetOut, dependencies=[READ])
-def get_asset(
-    asset_id: str, caller: CallerDep, session: SessionDep, settings: SettingsDep
-) -> AssetOut:
+def get_asset(asset: VisibleAsset, caller: CallerDep, settings: SettingsDep) -> AssetOut:
     """One asset with its renditions, its playable master playlist (signed for the caller) and
     its download link."""
-    return _out(caller, settings, visible_asset(asset_id, caller, session))
+    return _out(caller, settings, asset)
 
 
 @router.get(
@@ -130,7 +83,7 @@ def get_asset(
     dependencies=[DELIVER],
 )
 def download(
-    asset_id: str,
+    asset: VisibleAsset,
     request: Request,
     caller: CallerDep,
     session: SessionDep,
@@ -139,7 +92,6 @@ def download(
     redirect: bool = False,
 ) -> DownloadOut | RedirectResponse:
     """A short-lived presigned URL for the original recording; counted against quotas."""
-    asset = visible_asset(asset_id, caller, session)
     if asset.kind is AssetKind.LIVE:
         raise Conflict("a live recording has no single original; use its recording.m3u8")
     allow_asset(
@@ -163,13 +115,10 @@ def download(
     status_code=307,
     dependencies=[READ],
 )
-def poster(
-    asset_id: str, caller: CallerDep, session: SessionDep, store: StoreDep
-) -> RedirectResponse:
+def poster(asset: VisibleAsset, store: StoreDep) -> RedirectResponse:
     """The poster thumbnail (a redirect to a presigned URL)."""
-    asset = visible_asset(asset_id, caller, session)
     if not asset.poster_key:
-        raise NotFound(f"asset {asset_id} has no poster yet")
+        raise NotFound(f"asset {asset.id} has no poster yet")
     return RedirectResponse(store.presigned_get(asset.poster_key), status_code=307)
 
 
@@ -185,7 +134,7 @@ def poster(
     },
 )
 def hls(
-    asset_id: str,
+    asset: MediaAsset,
     path: str,
     request: Request,
     caller: MediaCallerDep,
@@ -198,14 +147,12 @@ def hls(
     asset and expiring (``api.token_ttl_s``); every segment is a redirect to a short-lived
     presigned URL. Called with an API key, a new token is issued; called with a token, the same
     token is carried on, so a leaked playlist stops working when it expires."""
-    check_bound(caller, asset_id, f"{path} for asset {asset_id}")
-    asset = visible_asset(asset_id, caller, session)
     if not asset.master_playlist_key or not _LADDER_PATH.match(path):
-        raise NotFound(f"no {path} for asset {asset_id}")
+        raise NotFound(f"no {path} for asset {asset.id}")
     allow_asset(caller, asset, "stream", request=request, session=session)
     token = request.query_params.get("token") or media_token(caller, settings, asset.id)
     key = asset.master_playlist_key.rsplit("/", 1)[0] + "/" + path
-    return _serve(store, key, path, asset_id, token=token, ttl=settings.api.download_ttl_s)
+    return _serve(store, key, path, asset.id, token=token, ttl=settings.api.download_ttl_s)
 
 
 @router.get(
@@ -216,15 +163,11 @@ def hls(
         307: {"description": "A sprite sheet or poster: redirect to its presigned URL"},
     },
 )
-def thumbnails(
-    asset_id: str, path: str, caller: MediaCallerDep, session: SessionDep, store: StoreDep
-) -> Response:
+def thumbnails(asset: MediaAsset, path: str, store: StoreDep) -> Response:
     """The scrubbing thumbnails: ``thumbnails.vtt`` and the sprite sheets its cues point into."""
-    check_bound(caller, asset_id, f"{path} for asset {asset_id}")
-    asset = visible_asset(asset_id, caller, session)
     if not asset.thumbnails_key or not _THUMBNAIL_PATH.match(path):
-        raise NotFound(f"no {path} for asset {asset_id}")
-    return _serve(store, asset.thumbnails_key.rsplit("/", 1)[0] + "/" + path, path, asset_id)
+        raise NotFound(f"no {path} for asset {asset.id}")
+    return _serve(store, asset.thumbnails_key.rsplit("/", 1)[0] + "/" + path, path, asset.id)
 
 
 @router.get(
@@ -262,7 +205,7 @@ def order_mezzanine(
     dependencies=[DELIVER],
 )
 def mezzanine(
-    asset_id: str,
+    asset: VisibleAsset,
     request: Request,
     caller: CallerDep,
     session: SessionDep,
@@ -271,9 +214,8 @@ def mezzanine(
 ) -> RedirectResponse:
     """The XDCAM HD422 file, once made (a redirect to a presigned download URL); an archive
     download, counted against quotas."""
-    asset = visible_asset(asset_id, caller, session)
     if not asset.mezzanine_key:
-        raise NotFound(f"asset {asset_id} has no mezzanine; order one with POST .../mezzanine")
+        raise NotFound(f"asset {asset.id} has no mezzanine; order one with POST .../mezzanine")
     allow_asset(
         caller, asset, "download.mezzanine", request=request, session=session,
         media=Media.ARCHIVE, seconds=asset.duration_s,

@@ -6,21 +6,19 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
-from starlette.concurrency import run_in_threadpool
 
 from api.auth import OPERATE, READ, CallerDep, MediaCallerDep, check_bound, media_token
-from api.builders import feed_out
-from api.deps import SessionDep, SessionFactoryDep, SettingsDep, StoreDep
+from api.builders import feed_out, job_out
+from api.deps import JobsDep, SessionDep, SettingsDep, StoreDep
+from api.guards import allow_asset, visible_asset
 from api.playlists import SOURCE, master_playlist, media_playlist, sign_hls, variants_of
-from api.routers.assets import allow_asset, visible_asset
-from api.schemas import FeedCreate, FeedOut, GapOut
+from api.schemas import FeedCreate, FeedOut, GapOut, JobOut
 from catalog import access, services, states
-from catalog.models import Asset, AssetKind, AssetStatus
+from catalog.models import Asset, AssetKind, AssetStatus, JobKind
 from infra.core.errors import BadRequest, NotFound
+from infra.core.queue import JOB_TASKS
 from infra.core.settings import Settings
-from ingest.clock_sync import sync_event
 from ingest.media.segmenter import protocol_of
-from transcode.ffmpeg import find_ffmpeg
 
 router = APIRouter(tags=["feeds"])
 
@@ -65,31 +63,36 @@ def add_feed(
     return feed_out(settings, feed, with_assets=False)
 
 
-@router.post("/v1/events/{event_id}/sync", response_model=list[FeedOut], dependencies=[OPERATE])
-async def sync(
+@router.post(
+    "/v1/events/{event_id}/sync",
+    response_model=JobOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[OPERATE],
+)
+def sync(
     event_id: str,
+    response: Response,
     session: SessionDep,
-    sessions: SessionFactoryDep,
     settings: SettingsDep,
-    store: StoreDep,
+    jobs: JobsDep,
     reference: str | None = None,
     window_s: float = Query(20.0, ge=3, le=120),
-) -> list[FeedOut]:
-    """Measure each feed's offset against ``reference`` (default: the first feed) from audio, or
-    from motion where there is none, and move it on the event clock accordingly."""
-    services.get_event(event_id, session=session)
-    await run_in_threadpool(
-        sync_event,
-        event_id,
-        sessions=sessions,
-        store=store,
-        ffmpeg=find_ffmpeg(settings.media.ffmpeg),
-        reference=reference,
-        window_s=window_s,
+) -> JobOut:
+    """Queue a sync: a worker measures each feed's offset against ``reference`` (default: the
+    first feed) from audio, or from motion where there is none, and moves it on the event clock.
+    Follow the job (``Location``) for its progress; its output lists each feed's move."""
+    event = services.get_event(event_id, session=session)
+    job = services.create_job(
+        JobKind.SYNC,
+        session=session,
+        event_id=event.id,
+        subject=f"sync {event.name}" + (f" to {reference}" if reference else ""),
+        max_attempts=settings.jobs.max_attempts,
+        options={"reference": reference, "window_s": window_s},
     )
-    session.expire_all()
-    feeds = services.list_feeds(session=session, event_id=event_id)
-    return [feed_out(settings, f, with_assets=False) for f in feeds]
+    jobs.send(JOB_TASKS["sync"], job.id)
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    return job_out(job)
 
 
 @router.get("/v1/feeds/{feed_id}", response_model=FeedOut, dependencies=[READ])

@@ -33,6 +33,7 @@ TASK_ROUTES = {
     "vantage.make_thumbnails": {"queue": "analysis"},
     "vantage.make_replay": {"queue": "replay"},
     "vantage.deliver_webhook": {"queue": "analysis"},
+    "vantage.sync_event": {"queue": "analysis"},
 }
 
 JOB_TASKS = {
@@ -42,6 +43,7 @@ JOB_TASKS = {
     "thumbnails": "vantage.make_thumbnails",
     "mezzanine": "vantage.make_mezzanine",
     "replay": "vantage.make_replay",
+    "sync": "vantage.sync_event",
 }
 """The task that runs each kind of catalog job, for enqueueing, retries and the reconciler."""
 

@@ -190,11 +190,17 @@ def test_sync_lines_cameras_up_to_the_frame(live_event, sessions, store, api_url
 
     # Both cameras reconnected in earlier tests: compare within their current connections.
     wait_until(lambda: min(since_reconnect(cam1), since_reconnect(cam2)) >= 7, timeout=90)
-    answer = staff.post(
-        f"{api_url}/v1/events/{event_id}/sync", params={"window_s": 12}, timeout=120
+    answer = staff.post(f"{api_url}/v1/events/{event_id}/sync", params={"window_s": 12})
+    assert answer.status_code == 202, answer.text  # a job for a worker: no media in a request
+    job_url = api_url + answer.headers["location"]
+    assert answer.json()["kind"] == "sync" and job_url.endswith(answer.json()["id"])
+    job = wait_until(
+        lambda: (j := staff.get(job_url).json())["status"] in ("succeeded", "failed", "dead") and j,
+        timeout=120,
     )
-    assert answer.status_code == 200, answer.text
-    feeds = {f["name"]: f for f in answer.json()}
+    assert job["status"] == "succeeded", job
+    assert [moved["feed"] for moved in job["output"]["feeds"]] == ["cam2"]
+    feeds = {f["name"]: f for f in staff.get(f"{api_url}/v1/events/{event_id}/feeds").json()}
     assert feeds["cam1"]["clock_method"] == "reference"
     assert feeds["cam2"]["clock_method"] == "audio" and feeds["cam2"]["clock_confidence"] > 0.5
     rows1, rows2 = segments_of(sessions, cam1), segments_of(sessions, cam2)
