@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from infra.core.database import commit, discard
+from infra.core.database import session_scope
 from infra.core.queue import send_job_after_commit
 from infra.core.settings import Settings
 from infra.core.storage import ObjectStore
@@ -43,17 +43,8 @@ class JobQueue:
 def _session(request: Request) -> Iterator[Session]:
     """One session per request: committed when the handler returns, rolled back if it raises;
     then the jobs the handler queued are sent."""
-    session: Session = request.app.state.sessions()
-    try:
+    with session_scope(request.app.state.sessions) as session:
         yield session
-    except BaseException:
-        discard(session)
-        session.close()
-        raise
-    try:
-        commit(session)
-    finally:
-        session.close()
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
