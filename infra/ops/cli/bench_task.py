@@ -37,7 +37,9 @@ def ladder_task_runner(settings: Settings, source: Path) -> Callable[[], None]:
 
     def run() -> None:
         with session_scope(ctx.sessions) as session:
-            services.get_job(job_id, session=session).status = JobStatus.QUEUED
+            job = services.get_job(job_id, session=session)
+            if job.status is not JobStatus.QUEUED:  # each timed run starts the job afresh
+                services.requeue_job(job, session=session)
         if run_ladder_job(job_id, ctx) is not Outcome.SUCCEEDED:
             raise VantageError("ladder job failed during the benchmark")
 
