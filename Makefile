@@ -19,7 +19,7 @@ TEST_AMQP_URL     ?= amqp://guest:guest@127.0.0.1:5672//
 # Test processes in parallel (pytest-xdist); `make test JOBS=0` runs them in one process.
 JOBS ?= auto
 
-.PHONY: install lock lock-check demo up down status test lint unit test-external test-amqp bench clean
+.PHONY: install lock lock-check deploy-check demo up down status test lint unit test-external test-amqp bench clean
 
 $(UV): infra/deploy/uv-requirements.txt
 	$(PYTHON) -m venv $(TOOLS)
@@ -53,7 +53,16 @@ down:
 status:
 	$(BIN)/vantage status
 
-lint: install lock-check
+# The deploy files, offline: compose against the Compose Specification's schema, the Kubernetes
+# manifests against Kubernetes' own schemas (strict), the KEDA ScaledObject against KEDA's CRD.
+KUBE_MANIFESTS := $(filter-out %/kustomization.yaml %/autoscaling.yaml,$(wildcard infra/deploy/kubernetes/*.yaml))
+deploy-check: install
+	$(BIN)/check-jsonschema --schemafile infra/deploy/schemas/compose-spec.json infra/deploy/compose.yaml
+	$(BIN)/kubernetes-validate --strict --quiet $(KUBE_MANIFESTS)
+	$(BIN)/check-jsonschema --schemafile infra/deploy/schemas/keda-scaledobject.json \
+		infra/deploy/kubernetes/autoscaling.yaml
+
+lint: install lock-check deploy-check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -7,7 +7,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import problems, ui
-from api.auth import RateLimiter
+from api.ratelimit import RequestBudgets
 from api.routers import (
     access,
     assets,
@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
     app.state.store = ObjectStore(settings.storage)
-    app.state.rate_limiter = RateLimiter(settings.api.rate_per_minute)
+    app.state.budgets = RequestBudgets(settings)
     problems.install(app)
     problems.document(app)
     app.add_middleware(BodyLimit, limit=settings.api.max_body_bytes)

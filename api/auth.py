@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hmac
 import math
-import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -15,6 +14,7 @@ from fastapi import Depends, Request
 
 from api import tokens
 from api.deps import SessionDep, SessionFactoryDep, SettingsDep
+from api.ratelimit import RequestBudgets, token_identity
 from catalog import access, rights, tenants
 from catalog.models import ApiKey, Broadcaster, Role, utcnow
 from infra.core.database import session_scope
@@ -50,32 +50,9 @@ def _session_key(
     return found[1]
 
 
-class RateLimiter:
-    """A token bucket per API key: ``per_minute`` requests a minute, bursts of a tenth of it.
-    Kept per API process; a fleet of N processes allows N times as much."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.rate = per_minute / 60.0
-        self.burst = max(10.0, per_minute / 10.0)
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key: str) -> float:
-        """0 when the request may go ahead, else the seconds until it may."""
-        now = time.monotonic()
-        with self._lock:
-            tokens_left, stamp = self._buckets.get(key, (self.burst, now))
-            tokens_left = min(self.burst, tokens_left + (now - stamp) * self.rate)
-            if tokens_left < 1.0:
-                self._buckets[key] = (tokens_left, now)
-                return (1.0 - tokens_left) / self.rate
-            self._buckets[key] = (tokens_left - 1.0, now)
-            return 0.0
-
-
-def _limiter(request: Request) -> RateLimiter:
-    limiter: RateLimiter = request.app.state.rate_limiter
-    return limiter
+def _budgets(request: Request) -> RequestBudgets:
+    budgets: RequestBudgets = request.app.state.budgets
+    return budgets
 
 
 def _territory(request: Request, broadcaster: Broadcaster | None) -> str | None:
@@ -143,12 +120,14 @@ def _authenticate(
         principal = _principal(key, request, session)
     else:
         raise Unauthorized("send an API key: Authorization: Bearer <key>")
-    wait = _limiter(request).take(key.id)
+    if token and not header:
+        wait = _budgets(request).take("media", token_identity(token))
+        limit = f"{settings.api.media_rate_per_minute} media requests a minute for this token"
+    else:
+        wait = _budgets(request).take("api", key.id)
+        limit = f"{settings.api.rate_per_minute} requests a minute for this key"
     if wait > 0:
-        raise TooManyRequests(
-            f"more than {settings.api.rate_per_minute} requests a minute for this key",
-            retry_after_s=math.ceil(wait),
-        )
+        raise TooManyRequests(f"more than {limit}", retry_after_s=math.ceil(wait))
     if key.last_used_at is None or (now - tenants.aware(key.last_used_at)).total_seconds() > 60:
         # In a short transaction of its own: in the request's session this write would hold
         # SQLite's write lock (a row lock on PostgreSQL) for as long as the request runs,

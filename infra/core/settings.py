@@ -113,7 +113,11 @@ class APISettings(BaseModel):
     """Origins allowed to call the API from a browser: the editors' UI, nothing else."""
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     rate_per_minute: int = Field(default=600, ge=1)
-    """Requests one API key may make per minute (per API process), with bursts of a tenth."""
+    """Requests one API key may make per minute, across every API process when the broker is
+    Redis; bursts of at most a sixth of it in ten seconds."""
+    media_rate_per_minute: int = Field(default=600, ge=1)
+    """Playlist and segment requests one media token (one viewer) may make per minute; they do
+    not draw on the key's own budget."""
     session_ttl_s: int = Field(default=12 * 3600, ge=300, le=7 * 24 * 3600)
     """How long an editor stays signed in to the web UI (never past the key's own expiry)."""
     webhook_attempts: int = Field(default=6, ge=1, le=20)

@@ -14,7 +14,7 @@ from catalog import tenants
 from catalog.migrate import upgrade
 from catalog.models import Role
 from infra.core.database import make_engine, make_session_factory, session_scope
-from infra.core.settings import APISettings, Settings
+from infra.core.settings import APISettings, BrokerSettings, Settings
 
 UI = "https://editors.vantage.example"
 
@@ -25,6 +25,7 @@ def app_and_key(tmp_path):
         _env_file=None,
         home=tmp_path,
         api=APISettings(rate_per_minute=60, cors_origins=[UI], max_body_bytes=4096),
+        broker=BrokerSettings(url="memory://"),  # budgets in this process; see test_budgets.py
     )
     engine = make_engine(settings.database_url)
     upgrade(engine)
