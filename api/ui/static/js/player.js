@@ -9,6 +9,11 @@ import { get } from "./api.js";
 import { h } from "./dom.js";
 
 const HARD_SYNC_S = 0.2;
+// A drift below HARD_SYNC_S is closed by playing that angle faster or slower: the rate moves by
+// NUDGE_GAIN times the drift (a 2-frame drift at 25 fps is gone in about a quarter second), never
+// by more than MAX_NUDGE.
+const NUDGE_GAIN = 4;
+const MAX_NUDGE = 0.25;
 
 export class AngleGrid {
   constructor({ grid, fps, span, staff }) {
@@ -23,6 +28,8 @@ export class AngleGrid {
     this.onTime = () => {};
     this.onActive = () => {};
     this._last = performance.now();
+    this._generation = 0;
+    this._starting = false;
     this._thumbs = new Map();
     this._gaps = new Map();
     this._loop = this._loop.bind(this);
@@ -124,20 +131,36 @@ export class AngleGrid {
     if (Math.abs(angle.video.currentTime - target) > 0.25 / this.fps || exact) angle.video.currentTime = target;
   }
 
-  play(rate = 1) {
+  // Every angle seeks to the same instant first and all start together once each has a frame to
+  // show: angles started as each seek lands begin several frames apart under load.
+  async play(rate = 1) {
+    const generation = ++this._generation;
     this.rate = rate;
+    this._starting = rate > 0; // the loop leaves the playhead alone until every angle has started
+    for (const angle of this.angles) angle.video.pause();
+    const inside = this.angles.filter((a) => this._inRange(a, this.t));
+    for (const angle of inside) {
+      angle.video.currentTime = this.t - angle.start;
+      angle.video.playbackRate = rate > 0 ? rate : 1;
+    }
+    if (rate > 0) await this._ready(inside, 3);
+    if (generation !== this._generation) return; // paused or played at another rate meanwhile
+    this._starting = false;
     this._last = performance.now();
-    for (const angle of this.angles) {
-      angle.video.pause();
-      if (rate > 0 && this._inRange(angle, this.t)) {
-        angle.video.currentTime = this.t - angle.start;
-        angle.video.playbackRate = rate;
-        angle.video.play().catch(() => {});
-      }
+    if (rate > 0) for (const angle of inside) angle.video.play().catch(() => {});
+  }
+
+  // Resolves once every angle given has finished seeking and holds `state` (2: a frame, 3: more).
+  async _ready(angles, state, timeoutMs = 3000) {
+    const deadline = performance.now() + timeoutMs;
+    while (performance.now() < deadline && angles.some((a) => a.video.seeking || a.video.readyState < state)) {
+      await new Promise((r) => setTimeout(r, 15));
     }
   }
 
   pause() {
+    this._generation += 1;
+    this._starting = false;
     this.rate = 0;
     for (const angle of this.angles) angle.video.pause();
     this.seek(this.t);
@@ -166,7 +189,7 @@ export class AngleGrid {
   _loop(now) {
     const elapsed = (now - this._last) / 1000;
     this._last = now;
-    if (this.rate > 0) {
+    if (this.rate > 0 && !this._starting) {
       const master = this._master();
       this.t = master ? master.start + master.video.currentTime : this.t + elapsed * this.rate;
       if (this.t >= this.span.end) this.pause();
@@ -178,7 +201,7 @@ export class AngleGrid {
         const drift = angle.video.currentTime - (this.t - angle.start);
         if (angle.video.paused) { angle.video.currentTime = this.t - angle.start; angle.video.play().catch(() => {}); continue; }
         if (Math.abs(drift) > HARD_SYNC_S) angle.video.currentTime = this.t - angle.start + 0.03 * this.rate;
-        else if (Math.abs(drift) > 0.25 / this.fps) angle.video.playbackRate = this.rate * (1 - Math.max(-0.1, Math.min(0.1, drift)));
+        else if (Math.abs(drift) > 0.25 / this.fps) angle.video.playbackRate = this.rate * (1 - Math.max(-MAX_NUDGE, Math.min(MAX_NUDGE, NUDGE_GAIN * drift)));
         else angle.video.playbackRate = this.rate;
       }
       this.onTime(this.t);
