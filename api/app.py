@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import problems, ui
+from api import metrics, problems, ui
 from api.ratelimit import RequestBudgets
 from api.routers import (
     access,
@@ -21,6 +21,7 @@ from api.routers import (
     session,
     webhooks,
 )
+from infra.core import logs
 from infra.core.database import make_engine, make_session_factory
 from infra.core.settings import Settings, get_settings
 from infra.core.storage import ObjectStore
@@ -79,6 +80,7 @@ class BodyLimit:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    logs.configure(settings, "api")
     app = FastAPI(
         title="Vantage",
         version="0.1.0",
@@ -120,4 +122,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     ui.install(app, settings)
+    metrics.install(app, settings)
     return app

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from catalog.models import Asset, AssetStatus, Feed, FeedState
 from infra.core.errors import Conflict
+from infra.core.logs import redact_or_none
 
 FEED_MOVES: dict[FeedState, frozenset[FeedState]] = {
     FeedState.IDLE: frozenset({FeedState.CONNECTING, FeedState.STALLED, FeedState.STOPPED}),
@@ -59,6 +60,7 @@ class IllegalMove(Conflict):
 
 
 def _move_feed(feed: Feed, state: FeedState, detail: str | None) -> bool:
+    detail = redact_or_none(detail)  # a source's error can quote its URL, passphrase and all
     if feed.state is state:
         changed = feed.state_detail != detail
         feed.state_detail = detail

@@ -27,6 +27,7 @@ from infra.core.settings import (
     BrokerSettings,
     DatabaseSettings,
     MediaSettings,
+    MetricsSettings,
     Settings,
     StackSettings,
     StorageSettings,
@@ -204,6 +205,8 @@ def settings_env(config: Settings) -> dict[str, str]:
             "VANTAGE_JOBS__STALE_AFTER_S": str(config.jobs.stale_after_s),
         }
     )
+    if config.metrics.worker_port:
+        env["VANTAGE_METRICS__WORKER_PORT"] = str(config.metrics.worker_port)
     return env
 
 
@@ -284,13 +287,21 @@ def purge(config: Settings) -> None:
 
 
 @pytest.fixture(scope="session")
-def worker(embedded: Settings) -> Iterator[subprocess.Popen[bytes]]:
-    """A real Celery worker consuming from the real broker."""
+def worker_metrics_url() -> str:
+    """Where the session's worker serves its ``/metrics``."""
+    return f"http://127.0.0.1:{free_port()}/metrics"
+
+
+@pytest.fixture(scope="session")
+def worker(embedded: Settings, worker_metrics_url: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker consuming from the real broker, with its metrics port."""
     argv = [sys.executable, "-m", "celery", "-A", "workers.app", "worker"]
     argv += ["-Q", worker_queues(embedded, "live,vod,replay,analysis"), "-c", "2"]
     argv += ["-n", f"test-{RUN_ID}@%h"]
     argv += ["--loglevel", "INFO", "--without-gossip", "--without-mingle"]
-    proc = spawn(argv, embedded, embedded.home / "worker.log")
+    port = worker_metrics_url.rsplit(":", 1)[1].split("/")[0]
+    config = embedded.model_copy(update={"metrics": MetricsSettings(worker_port=int(port))})
+    proc = spawn(argv, config, embedded.home / "worker.log")
     yield proc
     end(proc)
 

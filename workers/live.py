@@ -9,8 +9,9 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 
 from catalog import keys, services
-from catalog.models import RenditionSegment
+from catalog.models import RenditionSegment, utcnow
 from infra.core.database import session_scope
+from infra.core.metrics import LIVE_TIME_TO_PLAYABLE
 from transcode.live import transcode_live_segment
 from transcode.probe import probe
 from workers.context import WorkerContext
@@ -27,6 +28,7 @@ def run_live_segment(segment_id: str, ctx: WorkerContext) -> int:
     with session_scope(ctx.sessions) as session:
         segment = services.get_segment(segment_id, session=session)
         key, done = segment.key, {r.variant for r in segment.renditions}
+        arrived = segment.created_at
     heights = tuple(ctx.settings.live.variants)
     if {f"{h}p" for h in heights} <= done:
         return 0
@@ -59,4 +61,6 @@ def run_live_segment(segment_id: str, ctx: WorkerContext) -> int:
     except IntegrityError:
         log.info("live segment %s already transcoded by another worker", segment_id)
         return 0
+    if rows:
+        LIVE_TIME_TO_PLAYABLE.observe((utcnow() - arrived).total_seconds())
     return len(rows)

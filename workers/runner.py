@@ -8,9 +8,11 @@ import enum
 import logging
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +20,15 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from catalog import services
-from catalog.models import Asset
+from catalog.models import Asset, JobKind, utcnow
+from infra.core import logs
 from infra.core.database import session_scope
 from infra.core.errors import BadRequest, NotFound, VantageError
+from infra.core.metrics import (
+    JOB_OUTCOMES,
+    JOB_SECONDS,
+    REPLAY_TO_DOWNLOADABLE,
+)
 from infra.core.queue import send_webhooks_after_commit
 from transcode.errors import FFmpegTimeout, TranscodeError
 from transcode.probe import MediaInfo, probe, probe_url
@@ -129,7 +137,8 @@ def run_job(
     """Run ``work`` for job ``job_id`` and record what happened. Idempotent: the claim is a
     compare-and-set, so a redelivered message for a finished or running job does nothing.
     A job without an asset (a replay) has empty asset fields in its :class:`JobRun`."""
-    with session_scope(ctx.sessions) as session:
+    started = time.monotonic()
+    with logs.context(job_id=job_id), session_scope(ctx.sessions) as session:
         if not services.claim_job(job_id, session=session, stale_after_s=ctx.stale_after_s):
             log.info("job %s already done, running elsewhere or unknown", job_id)
             return Outcome.SKIPPED
@@ -138,6 +147,7 @@ def run_job(
             services.retry_or_bury_job(job, job.error or "worker lost", session=session)
             return Outcome.DEAD
         attempt, options = job.attempts, dict(job.options or {})
+        kind, ordered_at, subject = str(job.kind), job.created_at, job.subject or ""
         if job.asset_id is None:
             if needs_asset:
                 services.finish_job(job, session=session, error="job has no asset")
@@ -150,6 +160,37 @@ def run_job(
             event = services.get_event(asset.event_id, session=session)
             ids = (asset.id, asset.event_id, asset.feed_id, asset.original_key)
             names = (feed.name, event.profile)
+    with logs.context(job_id=job_id, asset_id=ids[0], feed_id=ids[2]):
+        outcome = _attempt(ctx, work, on_failure, job_id, attempt, ids, names, options)
+    observe(kind, outcome, time.monotonic() - started, ordered_at, subject)
+    return outcome
+
+
+def observe(
+    kind: str, outcome: Outcome, seconds: float, ordered_at: datetime, subject: str
+) -> None:
+    """The attempt in the workers' series; a finished replay also as the latency its users
+    feel, from the order to its outputs being downloadable (by replay kind, the first word of
+    the job's subject)."""
+    if outcome in (Outcome.SKIPPED, Outcome.DELEGATED):
+        return
+    JOB_SECONDS.labels(kind, outcome.value).observe(seconds)
+    JOB_OUTCOMES.labels(kind, outcome.value).inc()
+    if outcome is Outcome.SUCCEEDED and kind == JobKind.REPLAY:
+        replay_kind = subject.split(" ", 1)[0] or "unknown"
+        REPLAY_TO_DOWNLOADABLE.labels(replay_kind).observe((utcnow() - ordered_at).total_seconds())
+
+
+def _attempt(
+    ctx: WorkerContext,
+    work: Work,
+    on_failure: Callable[[JobRun], None] | None,
+    job_id: str,
+    attempt: int,
+    ids: tuple[str, str, str, str],
+    names: tuple[str, str | None],
+    options: dict[str, Any],
+) -> Outcome:
     with tempfile.TemporaryDirectory(prefix=f"vantage-{job_id[:8]}-") as scratch:
         run = JobRun(
             ctx=ctx,

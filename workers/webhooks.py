@@ -15,6 +15,7 @@ import httpx
 from catalog import webhooks
 from catalog.models import WebhookDelivery, utcnow
 from infra.core.database import session_scope
+from infra.core.metrics import WEBHOOK_DELIVERIES
 from workers.context import WorkerContext
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,9 @@ def deliver(delivery_id: str, ctx: WorkerContext) -> float | None:
             retry_base_s=settings.jobs.retry_base_s,
         )
         attempts, status = row.attempts, row.status
+    WEBHOOK_DELIVERIES.labels(
+        "delivered" if answer.ok else ("retry" if next_at is not None else "failed")
+    ).inc()
     if answer.ok:
         log.info("webhook delivery %s delivered (attempt %d)", delivery_id, attempts)
     else:

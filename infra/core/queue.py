@@ -127,7 +127,13 @@ def send_job(
     settings: Settings, task_name: str, job_id: str, *, countdown: float | None = None
 ) -> None:
     """Publish ``task_name(job_id)``; call only after the job row is committed."""
-    _app(settings).send_task(task_name, args=[job_id], countdown=countdown)
+    try:
+        _app(settings).send_task(task_name, args=[job_id], countdown=countdown)
+    except Exception:
+        from infra.core.metrics import BROKER_ERRORS
+
+        BROKER_ERRORS.labels(task_name).inc()
+        raise
 
 
 def send_webhook(settings: Settings, delivery_id: str, countdown: float | None = None) -> None:
@@ -166,6 +172,25 @@ def chord_of(settings: Settings, header: list[Any], body: Any) -> None:
     from celery import chord
 
     chord(header, app=_app(settings))(body)
+
+
+def queue_depths(settings: Settings, timeout_s: float = 3.0) -> dict[str, int]:
+    """Messages waiting on each workload's queue (by its plain name); a queue the broker has
+    never seen holds none."""
+    from kombu.exceptions import ChannelError
+
+    depths: dict[str, int] = {}
+    with _app(settings).connection_for_read() as connection:
+        connection.ensure_connection(max_retries=1, timeout=timeout_s)
+        channel = connection.default_channel
+        for name in QUEUES:
+            try:
+                declared = channel.queue_declare(queue_name(settings, name), passive=True)
+                depths[name] = int(declared.message_count)
+            except ChannelError:
+                depths[name] = 0
+                channel = connection.channel()  # AMQP closes a channel on a missing queue
+    return depths
 
 
 def broker_ping(settings: Settings, timeout_s: float = 3.0) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -128,6 +129,18 @@ class APISettings(BaseModel):
     receiver); off, so a broadcaster cannot aim our workers at the internal network."""
 
 
+class LogSettings(BaseModel):
+    format: Literal["console", "json"] = "console"
+    """``json``: one object per line for log shippers; ``console``: readable lines."""
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class MetricsSettings(BaseModel):
+    worker_port: int | None = Field(default=None, ge=1, le=65535)
+    """Where a worker serves its ``/metrics`` (all its pool processes summed); none by default.
+    Several workers on one host each need their own (``vantage up`` counts up from 9810)."""
+
+
 class StackSettings(BaseModel):
     """Ports of the embedded stack; chosen away from the standard PostgreSQL/Redis/S3 ports."""
 
@@ -160,6 +173,8 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     api: APISettings = Field(default_factory=APISettings)
     stack: StackSettings = Field(default_factory=StackSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
     @field_validator("home")
     @classmethod

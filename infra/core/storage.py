@@ -112,6 +112,9 @@ class ObjectStore:
             aws_secret_access_key=self.settings.secret_key,
             config=config,
         )
+        events = client.meta.events
+        events.register("after-call.s3", _count_server_errors)
+        events.register("after-call-error.s3", _count_unanswered)
         return client
 
     # -- bucket --------------------------------------------------------------------------------
@@ -249,6 +252,21 @@ class ObjectStore:
         data: bytes = answer["Body"].read()
         return data
 
+    def sha256_of(self, key: str) -> str:
+        """The SHA-256 of ``key``'s bytes as the store returns them, read as a stream."""
+        digest = hashlib.sha256()
+        try:
+            answer = self._client.get_object(Bucket=self.bucket, Key=key)
+            for chunk in answer["Body"].iter_chunks(1024 * 1024):
+                digest.update(chunk)
+        except ClientError as exc:
+            if _status(exc) == 404:
+                raise NotFound(f"object {key} not found") from exc
+            raise StorageError(f"read of {key} failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"read of {key} failed: {exc}") from exc
+        return digest.hexdigest()
+
     def head(self, key: str) -> StoredObject:
         try:
             answer = self._client.head_object(Bucket=self.bucket, Key=key)
@@ -279,6 +297,20 @@ class ObjectStore:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
                 for item in page.get("Contents", []):
                     yield item["Key"]
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"listing {prefix} failed: {exc}") from exc
+
+    def list_objects(self, prefix: str) -> Iterator[dict[str, Any]]:
+        """Every object under ``prefix``, in key order: key, size_bytes and etag."""
+        paginator = self._client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    yield {
+                        "key": item["Key"],
+                        "size_bytes": item.get("Size", 0),
+                        "etag": str(item.get("ETag", "")).strip('"'),
+                    }
         except (ClientError, BotoCoreError) as exc:
             raise StorageError(f"listing {prefix} failed: {exc}") from exc
 
@@ -316,3 +348,16 @@ def _md5(data: bytes) -> str:
 
 def _status(exc: ClientError) -> int:
     return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+
+
+def _count_server_errors(http_response: Any, model: Any, **_: Any) -> None:
+    if http_response is not None and http_response.status_code >= 500:
+        from infra.core.metrics import STORAGE_ERRORS
+
+        STORAGE_ERRORS.labels(model.name).inc()
+
+
+def _count_unanswered(model: Any, **_: Any) -> None:
+    from infra.core.metrics import STORAGE_ERRORS
+
+    STORAGE_ERRORS.labels(model.name).inc()

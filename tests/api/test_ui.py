@@ -136,8 +136,8 @@ def test_an_editor_plays_every_angle_in_sync_and_orders_a_replay(browser, api_ur
     assert set(frame_codes(page).values()) == {61}
 
     # While playing: the angles stay within a frame of each other.
-    # (Sampled by screenshots, each tile shows the frame last presented before the capture: the
-    # median over several captures is the grid's sync, one capture alone can catch a tile mid-frame.)
+    # Each screenshot shows every tile's last presented frame, and one capture can catch a tile
+    # between frames: the median over several captures is the grid's sync.
     page.keyboard.press("Space")
     page.wait_for_function("() => window.vantagePlayer.rate > 0 && !window.vantagePlayer._starting")
     spreads = []

@@ -128,3 +128,42 @@ def test_vod_workers_scale_on_their_queue_and_storage_admin_ports_are_closed(
         if rule["from"][0]["podSelector"]["matchLabels"].get("app.kubernetes.io/part-of")
     ]
     assert from_vantage["ports"] == [{"protocol": "TCP", "port": 8333}]
+
+
+def test_the_grafana_dashboard_reads_only_series_vantage_exports(tmp_path: Path) -> None:
+    import json
+
+    from prometheus_client import REGISTRY
+
+    import infra.core.metrics  # noqa: F401 - registers the series
+    from api.metrics import InstallationCollector
+    from catalog.migrate import upgrade
+    from infra.core.database import make_engine, make_session_factory
+    from infra.core.settings import BrokerSettings, Settings
+
+    exported = {s.name for family in REGISTRY.collect() for s in family.samples}
+    exported |= {family.name for family in REGISTRY.collect()}
+    # The levels the API reads at scrape time, from a real (empty) catalog; the broker is away.
+    config = Settings(
+        _env_file=None,
+        home=tmp_path,
+        broker=BrokerSettings(url="redis://127.0.0.1:9/0"),
+    )
+    engine = make_engine(config.database_url)
+    upgrade(engine)
+    collector = InstallationCollector(make_session_factory(engine), config)
+    exported |= {family.name for family in collector.collect()}
+    engine.dispose()
+    # Histograms and counters are queried by their sample names (_bucket, _total, ...).
+    exported |= {
+        f"{n}_{suffix}" for n in exported for suffix in ("bucket", "count", "sum", "total")
+    }
+
+    dashboard = json.loads((DEPLOY / "grafana" / "vantage.json").read_text())
+    used = set()
+    for panel in dashboard["panels"]:
+        assert panel["targets"], panel["title"]
+        for target in panel["targets"]:
+            used |= set(re.findall(r"\bvantage_[a-z_]+", target["expr"]))
+    assert used and used <= exported, sorted(used - exported)
+    assert "vantage_replay_order_to_downloadable_seconds_bucket" in used

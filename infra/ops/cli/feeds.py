@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 import time
@@ -14,6 +13,7 @@ from rich.table import Table
 
 from api.builders import feed_out
 from catalog import services, states
+from infra.core import logs
 from infra.core.database import session_scope
 from infra.core.errors import BadRequest
 from infra.ops.cli.common import console, friendly, print_json, sessions, settings
@@ -120,7 +120,7 @@ def list_feeds(
 @app.command("supervise")
 def supervise() -> None:
     """Run the live ingest supervisor in the foreground (``vantage up`` starts one)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logs.configure(settings(), "supervisor")
     stop_event = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop_event.set())
     signal.signal(signal.SIGINT, lambda *_: stop_event.set())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from rich.table import Table
 from api.builders import event_out, event_summary, job_out
 from catalog import services
 from catalog.migrate import refresh_statistics, upgrade
+from infra.core import logs
 from infra.core.database import make_engine, session_scope
 from infra.core.errors import BadRequest
 from infra.ops import stack
@@ -22,6 +24,7 @@ from infra.ops.cli import access as access_cli
 from infra.ops.cli import bench as bench_cli
 from infra.ops.cli import feeds as feeds_cli
 from infra.ops.cli import replays as replays_cli
+from infra.ops.cli import storage as storage_cli
 from infra.ops.cli.common import (
     console,
     err_console,
@@ -58,6 +61,17 @@ app.add_typer(access_cli.broadcasters_app, name="broadcasters")
 app.add_typer(access_cli.rights_app, name="rights")
 app.add_typer(access_cli.search_app, name="search")
 app.command("simulate")(feeds_cli.simulate)
+app.add_typer(storage_cli.backup_app, name="backup")
+app.add_typer(storage_cli.storage_app, name="storage")
+
+
+@app.callback()
+def _configure_logs() -> None:
+    """Logs in the configured format; the command line shows warnings and worse."""
+    config = settings()
+    logs.configure(config, "cli")
+    # The command line speaks through its own output; its log shows warnings and worse.
+    logging.getLogger().setLevel(max(logging.WARNING, logging.getLevelName(config.log.level)))
 
 
 # -- the stack -----------------------------------------------------------------------------------
