@@ -137,6 +137,30 @@ class ObjectStore:
                 raise StorageError(f"cannot create bucket {self.bucket}: {exc}") from exc
         return True
 
+    def allow_cross_origin_reads(self, origins: list[str]) -> None:
+        """Let players on ``origins`` read presigned GETs (segments a signed playlist redirects
+        to); no origins removes the rule."""
+        try:
+            if not origins:
+                self._client.delete_bucket_cors(Bucket=self.bucket)
+                return
+            self._client.put_bucket_cors(
+                Bucket=self.bucket,
+                CORSConfiguration={
+                    "CORSRules": [
+                        {
+                            "AllowedOrigins": origins,
+                            "AllowedMethods": ["GET", "HEAD"],
+                            "AllowedHeaders": ["Range"],
+                            "ExposeHeaders": ["Content-Length", "Content-Range", "ETag"],
+                            "MaxAgeSeconds": 600,
+                        }
+                    ]
+                },
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"setting the bucket's CORS rule failed: {exc}") from exc
+
     def check(self) -> None:
         """Raise :class:`StorageError` unless the bucket answers."""
         try:
@@ -350,14 +374,17 @@ def _status(exc: ClientError) -> int:
     return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
 
 
-def _count_server_errors(http_response: Any, model: Any, **_: Any) -> None:
+def _count_server_errors(http_response: Any = None, event_name: str = "", **_: Any) -> None:
     if http_response is not None and http_response.status_code >= 500:
-        from infra.core.metrics import STORAGE_ERRORS
-
-        STORAGE_ERRORS.labels(model.name).inc()
+        _count_error(event_name)
 
 
-def _count_unanswered(model: Any, **_: Any) -> None:
+def _count_unanswered(event_name: str = "", **_: Any) -> None:
+    _count_error(event_name)
+
+
+def _count_error(event_name: str) -> None:
+    """One storage error in the series, by S3 operation (``after-call.s3.PutObject``)."""
     from infra.core.metrics import STORAGE_ERRORS
 
-    STORAGE_ERRORS.labels(model.name).inc()
+    STORAGE_ERRORS.labels(event_name.rsplit(".", 1)[-1] or "unknown").inc()

@@ -345,8 +345,17 @@ def test_storage_outage_spools_then_drains_without_duplicates(
 ):
     """Pull a feed while the bucket is unreachable: segments wait on disk; once storage is back a
     drain records each exactly once, and a second drain records nothing."""
+    from prometheus_client import REGISTRY
+
     from ingest.live.puller import FeedPuller
 
+    def storage_errors() -> float:
+        found = REGISTRY.get_sample_value(
+            "vantage_storage_errors_total", {"operation": "PutObject"}
+        )
+        return found or 0.0
+
+    errors_before = storage_errors()
     down = ObjectStore(StorageSettings(endpoint_url=f"http://127.0.0.1:{free_port()}", bucket="x"))
     outage = replace(runtime, store=down, enqueue=False)
     sim = one_camera(ffmpeg, live_settings.home / "sim-outage")
@@ -365,6 +374,7 @@ def test_storage_outage_spools_then_drains_without_duplicates(
         puller.join(30)
         sim.stop()
     assert segments_of(sessions, feed_id) == []
+    assert storage_errors() >= errors_before + 3  # operators see the outage in the metrics
     spooled = len(list(spool.glob("*/*.ts")))
     assert spooled >= 3
     recorded, problem = drain(replace(runtime, enqueue=False), feed_id)
