@@ -7,6 +7,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import metrics, problems, ui
+from api.cors import MediaCORS
 from api.ratelimit import RequestBudgets
 from api.routers import (
     access,
@@ -122,5 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     ui.install(app, settings)
+    if settings.api.media_origins:
+        app.add_middleware(MediaCORS, origins=settings.api.media_origins)
     metrics.install(app, settings)
     return app

@@ -396,6 +396,54 @@ def authorize(
     return decision
 
 
+@dataclass(frozen=True)
+class Clearance:
+    """May a clip of ``seconds`` from these sources be used now, and if not, why: the decision an
+    order would get, taken without counting or recording anything."""
+
+    decision: rights.Decision
+    per_source: list[rights.Decision]
+    left_today_s: float | None
+    """Seconds the granting grant's daily quota still allows (``None``: no daily quota)."""
+
+
+def clearance(
+    caller: Caller,
+    subjects: Sequence[rights.Subject],
+    *,
+    media: rights.Media,
+    seconds: float,
+    session: Session,
+) -> Clearance:
+    principal = caller.principal
+    if principal.staff:
+        staff = rights.Decision(rights.Verdict.GRANTED, f"staff ({principal.role})")
+        return Clearance(staff, [staff] * len(subjects), None)
+    assert principal.broadcaster_id is not None
+    broadcaster_id = principal.broadcaster_id
+    event_id = subjects[0].event_id if subjects else ""
+
+    def usage(grant: rights.Grant) -> rights.UsageSoFar:
+        return usage_so_far(broadcaster_id, grant.id, event_id, session=session, now=caller.now)
+
+    def one(subject: rights.Subject) -> rights.Decision:
+        return rights.decide(
+            caller.grants, subject, territory=principal.territory or "", media=media,
+            now=caller.now, seconds=seconds, usage=usage,
+        )  # fmt: skip
+
+    per_source = [one(subject) for subject in subjects]
+    overall = rights.decide_all(
+        caller.grants, subjects, territory=principal.territory or "", media=media,
+        now=caller.now, seconds=seconds, usage=usage,
+    )  # fmt: skip
+    left: float | None = None
+    grant = next((g for g in caller.grants if g.id == overall.grant_id), None)
+    if grant is not None and grant.max_day_s is not None:
+        left = max(0.0, grant.max_day_s - usage(grant).day_s)
+    return Clearance(overall, per_source, left)
+
+
 def audit(
     caller: Caller,
     use: Use,

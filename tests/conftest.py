@@ -224,6 +224,7 @@ def embedded(settings: Settings) -> Iterator[Settings]:
         while True:
             try:
                 store.ensure_bucket()
+                store.allow_cross_origin_reads(settings.api.media_origins)  # as `vantage init`
                 break
             except Exception:
                 if time.monotonic() > deadline:

@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session, selectinload
 from api.auth import DELIVER, EDIT, ORDER, READ, CallerDep, enforce
 from api.builders import marker_out, replay_out, rule_out
 from api.deps import JobsDep, SessionDep, SettingsDep, StoreDep
-from api.schemas import MarkerIn, MarkerOut, ReplayIn, ReplayOut, RuleIn, RuleOut
+from api.schemas import ClearanceOut, MarkerIn, MarkerOut, ReplayIn, ReplayOut, RuleIn, RuleOut
+from api.schemas.replays import SourceClearance
 from catalog import access, services
 from catalog import replays as service
 from catalog.models import Event, Replay, ReplayKind
-from catalog.rights import Media
+from catalog.rights import Decision, Media, Verdict
 from infra.core.errors import BadRequest, NotFound
 from infra.core.queue import JOB_TASKS
 from infra.core.settings import Settings
@@ -113,6 +114,61 @@ def order_replay(
     assert replay.job_id is not None
     jobs.send(JOB_TASKS["replay"], replay.job_id)
     return _out(replay, caller, store, settings, session=session)
+
+
+@router.get("/v1/replays/clearance", response_model=ClearanceOut, dependencies=[READ])
+def replay_clearance(
+    event_id: str,
+    start_s: float,
+    end_s: float,
+    caller: CallerDep,
+    session: SessionDep,
+) -> ClearanceOut:
+    """May a clip of ``start_s``..``end_s`` of the event be ordered now, and if not why (an
+    embargo and until when, the quota left today, the territory): the decision an order of every
+    recorded angle would get, per angle and overall. Asking counts and records nothing."""
+    if not end_s > start_s:
+        raise BadRequest("end_s must be after start_s")
+    visible = None if caller.unrestricted else caller.visibility()
+    event = services.get_event(event_id, session=session, detail=True, visible=visible)
+    moment = access.wall_clock(event, end_s)
+    recorded, sources = [], []
+    for feed in event.feeds:
+        try:
+            covered = service.coverage(feed, start_s, end_s, session=session)
+        except BadRequest as exc:
+            sources.append(
+                SourceClearance(
+                    feed_id=feed.id, feed=feed.name, verdict="unrecorded", reason=exc.detail
+                )
+            )
+            continue
+        recorded.append((feed, caller.subject(
+            event, feed_id=feed.id, asset_id=covered.asset_id, moment=moment
+        )))  # fmt: skip
+    found = access.clearance(
+        caller, [s for _, s in recorded], media=Media.CLIPS, seconds=end_s - start_s,
+        session=session,
+    )  # fmt: skip
+    for (feed, _), decision in zip(recorded, found.per_source, strict=True):
+        sources.append(
+            SourceClearance(
+                feed_id=feed.id,
+                feed=feed.name,
+                verdict=decision.verdict.value,
+                reason=decision.reason,
+                available_from=decision.available_from,
+            )
+        )
+    overall = found.decision
+    if not recorded:
+        overall = Decision(Verdict.OUTSIDE, "no angle has a recording of the whole range")
+    return ClearanceOut(
+        event_id=event.id, start_s=start_s, end_s=end_s, verdict=overall.verdict.value,
+        reason=overall.reason, available_from=overall.available_from,
+        left_today_s=found.left_today_s,
+        sources=sorted(sources, key=lambda s: s.feed),
+    )  # fmt: skip
 
 
 @router.get("/v1/replays/{replay_id}", response_model=ReplayOut, dependencies=[READ])

@@ -38,6 +38,7 @@ from api.schemas.events import (
 from api.schemas.jobs import JobOut
 from api.schemas.pages import MAX_OFFSET, CursorPage, Page, T
 from api.schemas.replays import (
+    ClearanceOut,
     MarkerIn,
     MarkerOut,
     ReplayIn,
@@ -56,6 +57,7 @@ __all__ = [
     "AuditOut",
     "BroadcasterIn",
     "BroadcasterOut",
+    "ClearanceOut",
     "CursorPage",
     "DeliveryOut",
     "DownloadOut",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -109,3 +110,29 @@ class RuleOut(BaseModel):
     before_s: float
     after_s: float
     options: dict[str, Any] | None
+
+
+class SourceClearance(BaseModel):
+    feed_id: str
+    feed: str
+    verdict: str
+    """``granted``, or why not: ``embargoed``, ``quota``, ``media``, ``outside`` (no right covers
+    it here, in this territory, now); ``unrecorded`` when the feed has no recording of the whole
+    range."""
+    reason: str
+    available_from: datetime | None = None
+
+
+class ClearanceOut(BaseModel):
+    """Whether a clip of the range may be ordered now, from the same decision an order gets
+    (nothing is counted or recorded by asking)."""
+
+    event_id: str
+    start_s: float
+    end_s: float
+    verdict: str
+    reason: str
+    available_from: datetime | None = None
+    left_today_s: float | None = None
+    """Seconds of clips the granting right still allows today (``None``: no daily quota)."""
+    sources: list[SourceClearance]

@@ -112,6 +112,10 @@ class APISettings(BaseModel):
     """Lifetime of a presigned download or segment URL handed to a broadcaster."""
     cors_origins: list[str] = Field(default_factory=list)
     """Origins allowed to call the API from a browser: the editors' UI, nothing else."""
+    media_origins: list[str] = Field(default_factory=lambda: ["*"])
+    """Origins whose players may read signed media (playlists, manifests, sprites, segments, on
+    the API and in the bucket): a media token carries its own authority, so any by default; a
+    list narrows it, an empty list keeps signed media same-origin."""
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     rate_per_minute: int = Field(default=600, ge=1)
     """Requests one API key may make per minute, across every API process when the broker is

@@ -244,3 +244,49 @@ def test_a_broadcaster_sees_only_its_events(browser, api_url, sessions, match):
     page.wait_for_selector(".problem")
     assert page.locator(".problem h1").text_content() == "Not found"
     context.close()
+
+
+def test_a_broadcaster_sees_whether_a_clip_may_be_used_now_and_why_not(
+    browser, api_url, sessions, match
+):
+    from catalog.models import Broadcaster
+
+    with session_scope(sessions) as session:
+        holder = Broadcaster(name=f"UI Clips TV {RUN_ID}", territories=["NO"])
+        session.add(holder)
+        session.flush()
+        holder_id = holder.id
+        terms = tenants.GrantTerms(
+            scope="event", scope_value=match["id"], territories=("NO",), max_clip_s=2.0,
+            max_day_s=30.0,
+        )  # fmt: skip
+        tenants.grant_rights(holder_id, terms, session=session)
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    sign_in(page, api_url, key(sessions, Role.BROADCASTER, broadcaster_id=holder_id))
+    page.goto(f"{api_url}/events/{match['id']}?t=1.0")
+    page.wait_for_function("() => window.vantagePlayer && window.vantagePlayer.angles.length === 4")
+    clearance = page.locator("#clearance")
+
+    page.keyboard.press("i")
+    page.evaluate("() => window.vantagePlayer.seek(2.0)")
+    page.keyboard.press("o")
+    page.wait_for_selector("#clearance[data-verdict=granted]")
+    assert "May be used now" in clearance.text_content()
+    assert "30 s of clips left today" in clearance.text_content()
+
+    # A clip longer than the right allows: refused, with the reason, before anything is ordered.
+    page.evaluate("() => window.vantagePlayer.seek(4.0)")
+    page.keyboard.press("o")
+    page.wait_for_selector("#clearance[data-verdict=quota]")
+    assert "Not now" in clearance.text_content() and "2" in clearance.text_content()
+    page.screenshot(path=str(screenshots() / "clearance.png"))
+    context.close()
+
+
+def screenshots():
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

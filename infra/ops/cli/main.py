@@ -87,9 +87,12 @@ def init() -> None:
     upgrade(engine)
     refresh_statistics(engine)
     engine.dispose()
-    created = store(config).ensure_bucket()
+    objects = store(config)
+    created = objects.ensure_bucket()
+    objects.allow_cross_origin_reads(config.api.media_origins)
     console.print(
         f"catalog migrated; bucket {config.storage.bucket} {'created' if created else 'present'}"
+        f"; signed media readable from {', '.join(config.api.media_origins) or 'this origin only'}"
     )
 
 

@@ -49,6 +49,7 @@ export async function showEvent(ctx, eventId, params) {
   const inOut = h("output", { class: "inout", id: "inout", text: "no range: I and O mark it" });
   const orders = h("ul", { class: "orders", id: "orders" });
   const rightsNote = h("p", { class: "rights", id: "rights" });
+  const clearanceNote = h("div", { class: "clearance", id: "clearance", hidden: true });
   const seqNote = h("p", { class: "sequence", id: "sequence" });
   const markerList = h("ul", { class: "markers", id: "markers" });
   const buttons = {
@@ -69,7 +70,7 @@ export async function showEvent(ctx, eventId, params) {
           h("div", { class: "readout" }, tc, frameNo, transport, inOut),
           timeline),
         h("aside", { class: "side" },
-          h("h2", { text: "Clip" }), rightsNote,
+          h("h2", { text: "Clip" }), clearanceNote, rightsNote,
           h("div", { class: "order-buttons" }, ...Object.values(buttons)), seqNote,
           h("h2", { text: "Orders" }), orders,
           h("h2", { text: "Markers" }), markerList))));
@@ -157,6 +158,32 @@ export async function showEvent(ctx, eventId, params) {
     inOut.textContent = `IN ${mark.in === null ? "--" : timecode(mark.in, fps)} · OUT ${mark.out === null ? "--" : timecode(mark.out, fps)}${frames === null ? "" : ` · ${frames} frames (${(frames / fps).toFixed(2)} s)`}`;
     inOut.dataset.in = mark.in ?? "";
     inOut.dataset.out = mark.out ?? "";
+    checkClearance();
+  };
+  // May this range be used now, and if not why: the API's own decision, asked whenever I/O move.
+  let asked = 0;
+  const checkClearance = async () => {
+    if (mark.in === null || mark.out === null || mark.out <= mark.in) { clearanceNote.hidden = true; return; }
+    const ask = ++asked;
+    const query = new URLSearchParams({ event_id: eventId, start_s: mark.in.toFixed(3), end_s: mark.out.toFixed(3) });
+    let answer;
+    try {
+      answer = await get(`/v1/replays/clearance?${query}`);
+    } catch (err) {
+      answer = { verdict: "error", reason: err.message, sources: [] };
+    }
+    if (ask !== asked) return; // the range moved meanwhile
+    clearanceNote.hidden = false;
+    clearanceNote.dataset.verdict = answer.verdict;
+    const ok = answer.verdict === "granted";
+    const lines = [h("strong", { text: ok ? "May be used now" : `Not now: ${answer.reason}` })];
+    if (answer.available_from) lines.push(h("span", { class: "until", text: `available from ${new Date(answer.available_from).toLocaleString()}` }));
+    if (answer.left_today_s !== null && answer.left_today_s !== undefined) lines.push(h("span", { class: "quota", text: `${Math.floor(answer.left_today_s)} s of clips left today` }));
+    const refused = answer.sources.filter((src) => src.verdict !== "granted");
+    if (refused.some((src) => src.reason !== answer.reason)) {
+      lines.push(h("ul", {}, ...refused.map((src) => h("li", { text: `${src.feed}: ${src.reason}` }))));
+    }
+    clearanceNote.replaceChildren(...lines);
   };
   let recording = null; // a sequence being recorded: angle switches while playing I→O
   const order = async (kind, options = {}) => {
