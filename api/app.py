@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+import logging
+
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,8 +27,15 @@ from api.routers import (
 )
 from infra.core import logs
 from infra.core.database import make_engine, make_session_factory
-from infra.core.settings import Settings, get_settings
+from infra.core.settings import (
+    Settings,
+    get_settings,
+    serves_beyond_loopback,
+    weak_signing_key,
+)
 from infra.core.storage import ObjectStore
+
+log = logging.getLogger(__name__)
 
 
 class BodyLimit:
@@ -79,9 +89,50 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
+class WeakKeyGuard:
+    """Refuses to answer on any address but loopback while the signing key is weak (the
+    development default, short, a placeholder): media tokens signed with a key anyone can read
+    in this repository would open every asset to anyone. The address is the one the request
+    arrived on, whatever ``--host`` the server was started with."""
+
+    def __init__(self, app: ASGIApp, weakness: str) -> None:
+        self.app = app
+        self.weakness = weakness
+        self.warned = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _beyond_loopback(scope.get("server")):
+            if not self.warned:
+                self.warned = True
+                log.error("refusing requests beyond loopback: the signing key %s", self.weakness)
+            detail = (
+                f"this API's signing key {self.weakness}; the operator must set "
+                "VANTAGE_API__SIGNING_KEY (vantage init writes a strong one) before it serves "
+                "beyond this machine"
+            )
+            await problems.problem(503, detail)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _beyond_loopback(server: tuple[str, int | None] | None) -> bool:
+    if not server:
+        return False
+    try:
+        return not ipaddress.ip_address(server[0]).is_loopback
+    except ValueError:
+        return False  # a unix socket or an in-process client: nothing beyond this machine
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logs.configure(settings, "api")
+    weakness = weak_signing_key(settings.api.signing_key)
+    if weakness and serves_beyond_loopback(settings.api.host):
+        raise RuntimeError(
+            f"VANTAGE_API__HOST is {settings.api.host} but the signing key {weakness}: "
+            "set VANTAGE_API__SIGNING_KEY (vantage init writes a strong one)"
+        )
     app = FastAPI(
         title="Vantage",
         version="0.1.0",
@@ -126,4 +177,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.api.media_origins:
         app.add_middleware(MediaCORS, origins=settings.api.media_origins)
     metrics.install(app, settings)
+    if weakness:
+        app.add_middleware(WeakKeyGuard, weakness=weakness)
     return app

@@ -111,6 +111,7 @@ def _authenticate(
                 claims,
                 broadcaster_id=key.broadcaster_id,
                 now=time.time(),
+                max_ttl_s=settings.api.token_ttl_s + 60,  # a minute of clock skew
             )
         ):
             raise Unauthorized("invalid or expired media token; ask the API for a new playlist")

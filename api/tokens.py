@@ -46,10 +46,20 @@ def parse(token: str) -> Claims | None:
 
 
 def verify(
-    secret: str, token: str, claims: Claims, *, broadcaster_id: str | None, now: float
+    secret: str,
+    token: str,
+    claims: Claims,
+    *,
+    broadcaster_id: str | None,
+    now: float,
+    max_ttl_s: float | None = None,
 ) -> bool:
-    """Whether the token was issued by us, to this key's broadcaster, and has not expired."""
+    """Whether the token was issued by us, to this key's broadcaster, and has not expired; with
+    ``max_ttl_s``, a token claiming to last longer than that from now is refused too (a token
+    minted with a leaked key for next year never works)."""
     if now >= claims.expires:
+        return False
+    if max_ttl_s is not None and claims.expires > now + max_ttl_s:
         return False
     expected = issue(
         secret,

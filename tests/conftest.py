@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import time
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -203,6 +205,8 @@ def settings_env(config: Settings) -> dict[str, str]:
             "VANTAGE_MEDIA__INGEST_ROOT": str(config.home.parent),
             "VANTAGE_MEDIA__CHUNK_SECONDS": str(config.media.chunk_seconds),
             "VANTAGE_JOBS__STALE_AFTER_S": str(config.jobs.stale_after_s),
+            # Whatever a local .env says (vantage init writes one), the test's own key signs.
+            "VANTAGE_API__SIGNING_KEY": config.api.signing_key,
         }
     )
     if config.metrics.worker_port:
@@ -341,3 +345,26 @@ def api_url(embedded: Settings, admin_key: str) -> Iterator[str]:
         time.sleep(0.2)
     yield url
     end(proc)
+
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, driven by Playwright, for the UI tests."""
+    if not shutil.which("chromium") and not shutil.which(CHROMIUM):
+        # The test setup brings the browser from Debian's packages when it is missing.
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "chromium"],
+            check=True,
+            env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield browser
+        browser.close()

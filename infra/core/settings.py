@@ -17,6 +17,26 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 MIB = 1024 * 1024
 EMBEDDED_SECRET = "vantage-secret"  # noqa: S105 - the embedded store's loopback-only credential
 EMBEDDED_SIGNING_KEY = "vantage-development-signing-key"
+MIN_SIGNING_KEY_CHARS = 32
+_PLACEHOLDERS = ("change", "secret", "example", "placeholder", "your-", "xxxx", "todo", "dev")
+
+
+def weak_signing_key(key: str) -> str | None:
+    """Why ``key`` cannot sign tokens for anyone beyond this machine, or ``None`` when it can:
+    the development default, anything short, or a placeholder left from an example file."""
+    if key == EMBEDDED_SIGNING_KEY:
+        return "it is the development default"
+    if len(key) < MIN_SIGNING_KEY_CHARS:
+        return f"it is shorter than {MIN_SIGNING_KEY_CHARS} characters"
+    lowered = key.lower()
+    template = any(c in key for c in "<>{} ") or "random" in lowered
+    if template or any(word in lowered for word in _PLACEHOLDERS) or len(set(key)) < 10:
+        return "it looks like a placeholder"
+    return None
+
+
+def serves_beyond_loopback(host: str) -> bool:
+    return host not in ("127.0.0.1", "::1", "localhost")
 
 
 class StorageSettings(BaseModel):

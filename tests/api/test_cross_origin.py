@@ -18,7 +18,6 @@ from catalog import services
 from infra.core.database import session_scope
 from ingest.files import FeedFile, ingest_files
 from tests import staff
-from tests.api.test_ui import browser  # noqa: F401 - the Chromium fixture
 from tests.conftest import RUN_ID
 from tests.workers.test_pipeline import wait_for
 
@@ -95,7 +94,7 @@ def signed(embedded, sessions, store, worker, api_url, camera_clip):
 
 @pytest.mark.parametrize("player", ["hls", "dash"])
 def test_a_player_on_another_website_plays_the_signed_media(
-    browser,  # noqa: F811
+    browser,
     other_site,
     signed,
     api_url,

@@ -3,6 +3,7 @@ page limits, CORS only for the UI's origin, problem+json everywhere."""
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 
 import pytest
@@ -14,7 +15,8 @@ from catalog import tenants
 from catalog.migrate import upgrade
 from catalog.models import Role
 from infra.core.database import make_engine, make_session_factory, session_scope
-from infra.core.settings import APISettings, BrokerSettings, Settings
+from infra.core.settings import APISettings, BrokerSettings, Settings, weak_signing_key
+from infra.ops.secrets import ensure_signing_key
 
 UI = "https://editors.vantage.example"
 
@@ -139,3 +141,79 @@ def test_a_request_holds_no_write_lock_while_its_handler_runs(tmp_path):
     client = TestClient(app)
     client.headers["Authorization"] = f"Bearer {secret}"
     assert client.get("/test/write-meanwhile").json() == {"wrote": True}  # the first use
+
+
+def test_a_weak_signing_key_serves_loopback_only(tmp_path):
+    """With the development key, the API answers on loopback and refuses every request that
+    arrives on another address (whatever --host it was started with), and refuses to start at
+    all when told to listen beyond loopback."""
+    settings = Settings(_env_file=None, home=tmp_path, broker=BrokerSettings(url="memory://"))
+    upgrade_engine = make_engine(settings.database_url)
+    upgrade(upgrade_engine)
+    upgrade_engine.dispose()
+    app = create_app(settings)
+    assert TestClient(app, base_url="http://127.0.0.1:8800").get("/health").status_code == 200
+    outside = TestClient(app, base_url="http://10.20.30.40:8800").get("/health")
+    assert outside.status_code == 503
+    assert "VANTAGE_API__SIGNING_KEY" in outside.json()["detail"]
+    with pytest.raises(RuntimeError, match="signing key"):
+        create_app(settings.model_copy(update={"api": APISettings(host="0.0.0.0")}))
+
+    strong = settings.model_copy(update={"api": APISettings(signing_key=secrets.token_urlsafe(48))})
+    served = TestClient(create_app(strong), base_url="http://10.20.30.40:8800").get("/health")
+    assert served.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "key", ["vantage-development-signing-key", "short", "change-me-change-me-change-me-change-me",
+            "a" * 64, "<64 random bytes, the same on every API replica>"],
+)  # fmt: skip
+def test_weak_signing_keys_are_recognised(key):
+    assert weak_signing_key(key)
+    assert weak_signing_key(secrets.token_urlsafe(48)) is None
+
+
+def test_vantage_init_writes_a_strong_key_once_and_never_replaces_an_operators(
+    tmp_path, monkeypatch
+):
+    monkeypatch.delenv("VANTAGE_API__SIGNING_KEY", raising=False)
+    env_file = tmp_path / ".env"
+    env_file.write_text("VANTAGE_HOME=/srv/vantage\n")
+    settings = Settings(_env_file=None, home=tmp_path)
+    assert ensure_signing_key(settings, env_file) == str(env_file)
+    written = Settings(_env_file=env_file)
+    assert weak_signing_key(written.api.signing_key) is None
+    assert "VANTAGE_HOME=/srv/vantage" in env_file.read_text()
+    assert env_file.stat().st_mode & 0o077 == 0
+    # Once strong, it stays: a second init changes nothing.
+    assert ensure_signing_key(written, env_file) is None
+    assert Settings(_env_file=env_file).api.signing_key == written.api.signing_key
+    # An operator's own key, from the environment, is never replaced either.
+    monkeypatch.setenv("VANTAGE_API__SIGNING_KEY", "x")
+    assert ensure_signing_key(settings, env_file) is None
+
+
+KEY_ID, ASSET_ID = "4b9e5a52-0d5c-4a8e-9f57-0f3c2a1d6e11", "9d2f7c3e-5b1a-4e6f-8a9d-1c2b3a4d5e6f"
+
+
+def test_a_media_token_claiming_a_long_life_is_refused():
+    from api import tokens
+
+    now = 1_800_000_000.0
+    secret = secrets.token_urlsafe(48)
+
+    def made(expires: float) -> tuple[str, tokens.Claims]:
+        token = tokens.issue(
+            secret, broadcaster_id="b", key_id=KEY_ID, asset_id=ASSET_ID, expires=int(expires)
+        )
+        claims = tokens.parse(token)
+        assert claims is not None
+        return token, claims
+
+    fair, fair_claims = made(now + 7200)
+    assert tokens.verify(secret, fair, fair_claims, broadcaster_id="b", now=now, max_ttl_s=7260)
+    forged, forged_claims = made(now + 365 * 24 * 3600)  # minted with a leaked key, for a year
+    assert tokens.verify(secret, forged, forged_claims, broadcaster_id="b", now=now)
+    assert not tokens.verify(
+        secret, forged, forged_claims, broadcaster_id="b", now=now, max_ttl_s=7260
+    )

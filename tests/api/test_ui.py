@@ -5,8 +5,6 @@ seeing only its own events, and sign-out ending the session."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import time
 from fractions import Fraction
 
@@ -27,28 +25,8 @@ from transcode.synthetic import render_scene_camera
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 STARTS = {"cam1": 0, "cam2": 10, "cam3": 20, "cam4": 5}
 RATE = Fraction(25)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not shutil.which("chromium") and not shutil.which(CHROMIUM):
-        # The test setup brings the browser from Debian's packages when it is missing.
-        subprocess.run(["apt-get", "update", "-qq"], check=True)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "chromium"],
-            check=True,
-            env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -250,6 +250,30 @@ def test_a_replay_is_cut_from_recordings_still_growing(live_event, sessions, api
     assert abs(firsts[0] - firsts[1]) <= 1, firsts
 
 
+def test_the_editors_page_opens_growing_recordings_at_their_live_edge(
+    live_event, browser, sessions, api_url
+):
+    from tests.api.test_ui import frame_codes, key, sign_in
+
+    event_id, (cam1, cam2) = live_event
+    wait_until(lambda: min(len(segments_of(sessions, f)) for f in (cam1, cam2)) >= 3)
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    sign_in(page, api_url, key(sessions))
+    page.goto(f"{api_url}/events/{event_id}")
+    page.wait_for_function("() => window.vantagePlayer && window.vantagePlayer.angles.length === 2")
+    t, end = page.evaluate("() => [window.vantagePlayer.t, window.vantagePlayer.span.end]")
+    assert end - t == pytest.approx(3.0, abs=0.05)  # a segment or so behind the newest picture
+    assert page.locator(".tile .live").first.text_content().startswith("LIVE")
+    # Both angles show the same instant of the match at the edge.
+    assert page.evaluate("() => window.vantagePlayer.settled()")
+    codes = [c for c in frame_codes(page).values() if c is not None]
+    assert len(codes) == 2 and abs(codes[0] - codes[1]) <= 1, codes
+    # The page follows the recordings as they grow.
+    page.wait_for_function(f"() => window.vantagePlayer.span.end > {end + 2}", timeout=20_000)
+    context.close()
+
+
 def test_stop_and_restart_leaves_a_recorded_gap_and_nothing_lost(live_event, sessions, api_url):
     _, (_, cam2) = live_event
     wait_until(lambda: len(segments_of(sessions, cam2)) >= 2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from fractions import Fraction
 from functools import partial
 
 from catalog import services, states
@@ -13,36 +14,39 @@ from infra.ops.cli.common import console, sessions, store
 from infra.ops.cli.progress import wait_for_jobs
 from ingest.files import FeedFile, ingest_files
 from transcode.ffmpeg import find_ffmpeg
-from transcode.synthetic import SyntheticCamera, render_camera
+from transcode.scene import camera_ring
+from transcode.synthetic import render_scene_camera
+
+KICK_OFF_S = 19 * 3600 + 30 * 60
+"""The demo match kicks off at 19:30:00 on the event clock (timecode of day)."""
 
 
 def run_demo(settings: Settings, *, cameras: int, seconds: float) -> None:
     ffmpeg = find_ffmpeg(settings.media.ffmpeg)
     folder = settings.home / "demo"
-    start = datetime(2026, 8, 9, 19, 30, tzinfo=UTC)
+    rate = Fraction(25)
+    frames = round(seconds * rate)
+    console.print(
+        f"rendering {cameras} cameras around the virtual match ({seconds:g} s, 720p25, with "
+        "audio), each frame's event frame number burnt in as a machine-readable frame code"
+    )
     files = []
-    console.print(f"rendering {cameras} synthetic cameras ({seconds:g} s, 720p25, with audio)")
-    for index in range(cameras):
-        name = f"cam{index + 1}"
+    for camera in camera_ring(cameras):
         # Cameras start a little apart, as real ones do; their timecode says by how much.
-        frames = index * 10
-        camera = SyntheticCamera(
-            name=name,
-            index=index,
-            duration_s=seconds,
-            timecode=f"19:30:{frames // 25:02d}:{frames % 25:02d}",
-            creation_time=start,
-        )
-        out = folder / f"{name}.mp4"
+        first = camera.index * 10
+        out = folder / f"match-{camera.name}-{first}-{frames}.mp4"
         if not out.exists():
-            render_camera(ffmpeg, camera, out)
-        files.append(FeedFile(feed=name, path=out))
+            render_scene_camera(
+                ffmpeg, camera, out, first_frame=first, frames=frames, size=(1280, 720),
+                rate=rate, timecode_start_s=KICK_OFF_S,
+            )  # fmt: skip
+        files.append(FeedFile(feed=camera.name, path=out))
 
     factory = sessions(settings)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     with session_scope(factory) as session:
         event = services.create_event(
-            f"Demo final {stamp}", session=session, sport="athletics", venue="Stade de France"
+            f"Demo final {stamp}", session=session, sport="football", venue="Parc des Princes"
         )
         event_id, event_name = event.id, event.name
     outcomes = ingest_files(
@@ -64,6 +68,8 @@ def run_demo(settings: Settings, *, cameras: int, seconds: float) -> None:
     say(f"\nAPI:   {base}   (OpenAPI: {base}/docs)")
     say(f"key:   {key}   (an editor key for this demo: Authorization: Bearer <key>)")
     say(f"UI:    {base}/events/{event_id}   (sign in with the key: every angle in sync)")
+    say("       each picture carries its event frame number (the strip at its foot): pause, and")
+    say("       every angle shows the same number; `vantage replay` outputs carry it too")
     say(f"event: vantage events show '{event_name}' --json")
     say("per camera (event-clock start): HLS master, DASH manifest, editor proxy, QC")
     say("(the playlists carry a signed token: they play as they are, for a few hours)")

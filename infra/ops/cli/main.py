@@ -19,6 +19,7 @@ from catalog.migrate import refresh_statistics, upgrade
 from infra.core import logs
 from infra.core.database import make_engine, session_scope
 from infra.core.errors import BadRequest
+from infra.core.settings import get_settings
 from infra.ops import stack
 from infra.ops.cli import access as access_cli
 from infra.ops.cli import bench as bench_cli
@@ -80,8 +81,16 @@ def _configure_logs() -> None:
 @app.command()
 @friendly
 def init() -> None:
-    """Create the bucket and bring the catalog schema up to date."""
+    """Create the bucket, bring the catalog schema up to date and, when none is configured,
+    write a strong media-token signing key into .env."""
+    from infra.ops.secrets import ensure_signing_key
+
     config = settings()
+    written = ensure_signing_key(config, Path(".env"))
+    if written:
+        get_settings.cache_clear()
+        config = settings()
+        console.print(f"wrote a new media-token signing key to {written} (keep it secret)")
     config.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(config.database_url)
     upgrade(engine)

@@ -4,6 +4,10 @@ import { get, post } from "./api.js";
 import { h, clear, timecode } from "./dom.js";
 import { AngleGrid } from "./player.js";
 
+// A growing recording opens this far behind its newest picture: about one live segment, so the
+// edge is buffered when playback starts. While it grows, the page asks for the event this often.
+const LIVE_EDGE_S = 3;
+const LIVE_REFRESH_MS = 2000;
 const KEYS_HELP = "Space play/pause · J/K/L reverse/pause/forward (again: faster) · ←/→ one frame · Shift+←/→ one second · 1-9 angle · I/O in/out · M marker · [ ] previous/next marker";
 
 function rate(value) {
@@ -81,6 +85,7 @@ export async function showEvent(ctx, eventId, params) {
   }
 
   const player = new AngleGrid({ grid, fps, span, staff: !me || me.role !== "broadcaster" });
+  const liveBadges = new Map(); // feed id -> its LIVE badge, refreshed while recordings grow
   feeds.forEach((feed, i) => {
     const asset = recordingFor(feed, Number.isFinite(startT) ? startT : span.start);
     player.addAngle({
@@ -89,7 +94,7 @@ export async function showEvent(ctx, eventId, params) {
         h("span", { class: "key", text: String(i + 1) }),
         h("span", { class: "name", text: feed.name }),
         syncBadge(feed),
-        feed.state === "live" || feed.state === "recording" ? h("span", { class: "live", text: feed.lag_s !== null && feed.lag_s !== undefined ? `LIVE −${feed.lag_s.toFixed(1)} s` : "LIVE" }) : null),
+        liveBadge(feed, liveBadges)),
     });
   });
 
@@ -162,8 +167,11 @@ export async function showEvent(ctx, eventId, params) {
   };
   // May this range be used now, and if not why: the API's own decision, asked whenever I/O move.
   let asked = 0;
+  let askedFor = "";
   const checkClearance = async () => {
-    if (mark.in === null || mark.out === null || mark.out <= mark.in) { clearanceNote.hidden = true; return; }
+    if (mark.in === null || mark.out === null || mark.out <= mark.in) { clearanceNote.hidden = true; askedFor = ""; return; }
+    if (askedFor === `${mark.in}-${mark.out}`) return;
+    askedFor = `${mark.in}-${mark.out}`;
     const ask = ++asked;
     const query = new URLSearchParams({ event_id: eventId, start_s: mark.in.toFixed(3), end_s: mark.out.toFixed(3) });
     let answer;
@@ -301,9 +309,46 @@ export async function showEvent(ctx, eventId, params) {
   };
 
   await player.ready();
-  player.seek(Number.isFinite(startT) ? startT : Math.max(span.start, first[0]?.clock_start_s ?? 0));
+  // A recording still growing opens at its live edge, a segment or so behind the newest picture.
+  const growing = feeds.some((f) => f.assets.some((a) => a.status === "recording"));
+  const opening = growing ? Math.max(span.start, span.end - LIVE_EDGE_S) : Math.max(span.start, first[0]?.clock_start_s ?? 0);
+  player.seek(Number.isFinite(startT) ? startT : opening);
   drawLane();
+  if (growing) {
+    // Follow the growth: each angle's end, the timeline's span and each feed's lag.
+    const timer = setInterval(async () => {
+      if (!document.body.contains(grid)) { clearInterval(timer); return; }
+      const fresh = await get(`/v1/events/${encodeURIComponent(eventId)}`).catch(() => null);
+      if (!fresh) return;
+      for (const feed of fresh.feeds) {
+        const badge = liveBadges.get(feed.id);
+        if (badge) badge.textContent = lagText(feed);
+        for (const asset of feed.assets) {
+          const angle = player.angles.find((a) => a.asset && a.asset.id === asset.id);
+          if (angle) { angle.end = asset.clock_end_s; angle.asset.clock_end_s = asset.clock_end_s; angle.asset.status = asset.status; }
+          const known = feeds.find((f) => f.id === feed.id)?.assets.find((a) => a.id === asset.id);
+          if (known) known.clock_end_s = asset.clock_end_s;
+          span.end = Math.max(span.end, asset.clock_end_s);
+        }
+      }
+      drawLane();
+      drawMarkers();
+      drawRange();
+      player.onTime(player.t);
+    }, LIVE_REFRESH_MS);
+  }
   window.vantagePlayer = player; // for the browser tests and the benchmark
+}
+
+function lagText(feed) {
+  return feed.lag_s !== null && feed.lag_s !== undefined ? `LIVE −${feed.lag_s.toFixed(1)} s` : "LIVE";
+}
+
+function liveBadge(feed, badges) {
+  if (feed.state !== "live" && feed.state !== "recording" && !feed.assets.some((a) => a.status === "recording")) return null;
+  const badge = h("span", { class: "live", title: "recording: how far its newest picture is behind the source", text: lagText(feed) });
+  badges.set(feed.id, badge);
+  return badge;
 }
 
 function describeUsage(usage) {
