@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from catalog import search, services
@@ -16,7 +16,9 @@ from catalog.models import (
     AssetKind,
     AssetStatus,
     Feed,
+    Job,
     JobKind,
+    JobStatus,
     Marker,
     Replay,
     ReplayKind,
@@ -24,7 +26,8 @@ from catalog.models import (
     ReplaySource,
     Segment,
 )
-from infra.core.errors import BadRequest, NotFound
+from infra.core.errors import BadRequest, NotFound, TooManyRequests
+from infra.core.settings import ReplaySettings
 
 _EDGE_S = 0.021
 """Slack at a recording's edges and between segments: about half a frame at 25 fps."""
@@ -264,6 +267,65 @@ class ReplayOrder:
     options: dict[str, Any] | None = None
 
 
+def _number(options: dict[str, Any], name: str) -> float | None:
+    value = options.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadRequest(f"{name} must be a number")
+    return float(value)
+
+
+def _check_bounds(
+    kind: ReplayKind, length_s: float, feeds: int, options: dict[str, Any], limits: ReplaySettings
+) -> None:
+    """What one order may ask of a worker: every refusal names the bound."""
+    if length_s > limits.max_range_s:
+        raise BadRequest(
+            f"a replay covers at most {limits.max_range_s:g} s; this is {length_s:.1f} s"
+        )
+    if length_s * feeds > limits.max_source_seconds:
+        raise BadRequest(
+            f"{feeds} angles of {length_s:.1f} s is {length_s * feeds:.0f} s of pictures to "
+            f"decode; one order takes at most {limits.max_source_seconds:g} s (fewer angles or a "
+            "shorter range)"
+        )
+    lines = _number(options, "lines")
+    if lines is not None and not (144 <= lines <= limits.max_lines and lines == int(lines)):
+        raise BadRequest(f"lines must be a whole number from 144 to {limits.max_lines}")
+    columns = _number(options, "columns")
+    if columns is not None and (kind is not ReplayKind.MOSAIC or columns not in (1, 2, 3)):
+        raise BadRequest("columns is for a mosaic: 1, 2 or 3")
+    slow = options.get("slow_motion")
+    if slow is not None:
+        if kind is not ReplayKind.SEQUENCE or not isinstance(slow, dict):
+            raise BadRequest("slow_motion is for a sequence: {start_s, end_s, factor}")
+        factor = _number(slow, "factor")
+        if factor is not None and not 1.0 <= factor <= limits.max_slow_motion:
+            raise BadRequest(f"slow_motion factor must be from 1 to {limits.max_slow_motion:g}")
+        for name in ("start_s", "end_s"):
+            if _number(slow, name) is None:
+                raise BadRequest(f"slow_motion needs {name} on the event clock")
+
+
+IN_FLIGHT = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+def _check_in_flight(broadcaster_id: str, most: int, *, session: Session) -> None:
+    waiting = session.scalar(
+        select(func.count())
+        .select_from(Replay)
+        .join(Job, Job.id == Replay.job_id)
+        .where(Replay.broadcaster_id == broadcaster_id, Job.status.in_(IN_FLIGHT))
+    )
+    if (waiting or 0) >= most:
+        raise TooManyRequests(
+            f"{waiting} of your replay orders are still being made (at most {most} at once); "
+            "order again when one has finished",
+            retry_after_s=5,
+        )
+
+
 def place_order(
     order: ReplayOrder,
     *,
@@ -271,6 +333,7 @@ def place_order(
     max_attempts: int = 3,
     visible: services.Visibility | None = None,
     broadcaster_id: str | None = None,
+    limits: ReplaySettings | None = None,
 ) -> Replay:
     """Check an order against the event and its recordings, then record it with its job.
 
@@ -292,8 +355,12 @@ def place_order(
         raise BadRequest("give start_s and end_s on the event clock, or a marker_id")
     if end_s <= start_s:
         raise BadRequest(f"the range {start_s:.3f}-{end_s:.3f} s is empty or backwards")
+    limits = limits or ReplaySettings()
     options = dict(order.options or {})
     feeds = event_feeds(order.event_id, order.feed_ids, session=session, visible=visible)
+    _check_bounds(order.kind, end_s - start_s, len(feeds), options, limits)
+    if broadcaster_id is not None:
+        _check_in_flight(broadcaster_id, limits.max_in_flight, session=session)
     if order.kind is ReplayKind.MOSAIC and not 2 <= len(feeds) <= 9:
         raise BadRequest(f"a mosaic takes 2 to 9 feeds, not {len(feeds)}")
     if order.kind is ReplayKind.SWEEP:

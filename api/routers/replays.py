@@ -101,6 +101,7 @@ def order_replay(
         max_attempts=settings.jobs.max_attempts,
         visible=None if caller.unrestricted else caller.visibility(),
         broadcaster_id=caller.principal.broadcaster_id,
+        limits=settings.replays,
     )
     if not caller.unrestricted:
         # Every source must be usable as a clip now, within the quotas; the clip is counted.
@@ -266,7 +267,10 @@ def add_marker(
             )
             try:  # place_order checks everything before it writes anything
                 replay = service.place_order(
-                    order, session=session, max_attempts=settings.jobs.max_attempts
+                    order,
+                    session=session,
+                    max_attempts=settings.jobs.max_attempts,
+                    limits=settings.replays,
                 )
             except BadRequest:
                 continue

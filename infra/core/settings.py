@@ -153,6 +153,22 @@ class APISettings(BaseModel):
     receiver); off, so a broadcaster cannot aim our workers at the internal network."""
 
 
+class ReplaySettings(BaseModel):
+    """Bounds on one replay order, so no order can take a worker's memory (and, redelivered,
+    its neighbours'): refused at order time with the reason."""
+
+    max_range_s: float = Field(default=120.0, gt=0, le=3600)
+    """The longest range one order may cover."""
+    max_source_seconds: float = Field(default=600.0, gt=0)
+    """Range length times the number of angles: what the worker decodes."""
+    max_lines: int = Field(default=1080, ge=144, le=2160)
+    """The tallest output picture (``lines``) an order may ask for."""
+    max_slow_motion: float = Field(default=8.0, ge=1, le=16)
+    """The largest slow-motion factor."""
+    max_in_flight: int = Field(default=5, ge=1, le=1000)
+    """Orders of one broadcaster queued or running at once; more wait for those to finish."""
+
+
 class LogSettings(BaseModel):
     format: Literal["console", "json"] = "console"
     """``json``: one object per line for log shippers; ``console``: readable lines."""
@@ -197,6 +213,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     api: APISettings = Field(default_factory=APISettings)
     stack: StackSettings = Field(default_factory=StackSettings)
+    replays: ReplaySettings = Field(default_factory=ReplaySettings)
     log: LogSettings = Field(default_factory=LogSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 

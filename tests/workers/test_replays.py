@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from catalog import services
-from catalog.models import Job, JobStatus
+from catalog.models import Job, JobStatus, ReplayKind
 from infra.core.database import session_scope
 from ingest.files import FeedFile, ingest_files
 from tests import staff
@@ -269,3 +269,67 @@ def test_an_instant_inside_a_recorded_gap_is_refused(
         json={"event_id": event_id, "kind": "angles", "start_s": 5.2, "end_s": 6.0},
     )
     assert inside.status_code == 202, inside.text
+
+
+def test_orders_that_would_take_a_workers_memory_are_refused_with_the_bound(
+    match, api_url, sessions, embedded
+):
+    event_id, feeds = match
+    with session_scope(sessions) as session:
+        jobs_before = session.scalar(select(func.count()).select_from(Job))
+    cases = [
+        ("angles", {"start_s": 0.0, "end_s": 5000.0}, {}, "at most 120 s"),
+        ("mosaic", {"start_s": 1.0, "end_s": 2.0}, {"lines": 100_000}, "lines must"),
+        ("mosaic", {"start_s": 1.0, "end_s": 2.0}, {"lines": "4320"}, "lines must be a number"),
+        ("mosaic", {"start_s": 1.0, "end_s": 2.0}, {"columns": 40}, "columns"),
+        ("angles", {"start_s": 1.0, "end_s": 2.0}, {"columns": 2}, "for a mosaic"),
+        ("sequence", {"start_s": 1.0, "end_s": 3.0},
+         {"cuts": [{"feed_id": feeds["cam1"], "at_s": 1.0}],
+          "slow_motion": {"start_s": 1.0, "end_s": 2.0, "factor": 1000}}, "factor"),
+    ]  # fmt: skip
+    for kind, fields, options, reason in cases:
+        answer = staff.post(
+            f"{api_url}/v1/replays",
+            json={"event_id": event_id, "kind": kind, **fields, "options": options},
+        )
+        assert answer.status_code == 400, (kind, options, answer.text)
+        assert reason in answer.json()["detail"], (kind, options, answer.json())
+    with session_scope(sessions) as session:
+        assert session.scalar(select(func.count()).select_from(Job)) == jobs_before
+
+
+def test_a_broadcaster_has_a_bounded_number_of_orders_in_flight(match, sessions):
+    from catalog import replays as replay_service
+    from catalog import tenants
+    from infra.core.errors import TooManyRequests
+    from infra.core.settings import ReplaySettings
+
+    event_id, feeds = match
+    order = replay_service.ReplayOrder(
+        event_id=event_id, kind=ReplayKind.ANGLES, start_s=1.0, end_s=2.0,
+        feed_ids=[feeds["cam1"]],
+    )  # fmt: skip
+    limits = ReplaySettings(max_in_flight=2)
+    with session_scope(sessions) as session:
+        broadcaster = tenants.create_broadcaster(f"Busy TV {RUN_ID}", ["DK"], session=session)
+        placed = [
+            replay_service.place_order(
+                order, session=session, broadcaster_id=broadcaster.id, limits=limits
+            )
+            for _ in range(2)
+        ]
+        with pytest.raises(TooManyRequests, match="at most 2 at once"):
+            replay_service.place_order(
+                order, session=session, broadcaster_id=broadcaster.id, limits=limits
+            )
+        # The host's own orders are not a broadcaster's: never bounded this way.
+        host = replay_service.place_order(order, session=session, limits=limits)
+        # Once one has finished, the broadcaster may order again.
+        first = services.get_job(placed[0].job_id, session=session)
+        services.finish_job(first, session=session, error="test order, never sent")
+        again = replay_service.place_order(
+            order, session=session, broadcaster_id=broadcaster.id, limits=limits
+        )
+        for replay in [*placed[1:], host, again]:  # never sent: close them
+            job = services.get_job(replay.job_id, session=session)
+            services.finish_job(job, session=session, error="test order, never sent")

@@ -137,7 +137,7 @@ def _order_to_downloadable(
                 event_id=event_id, kind=kind, start_s=start_s, end_s=end_s,
                 feed_ids=feed_ids, options=dict(options),
             ),
-            session=session,
+            session=session, limits=settings.replays,
         )  # fmt: skip
         job_id = replay.job_id
     assert job_id is not None

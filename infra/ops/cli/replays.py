@@ -61,7 +61,7 @@ def replay(
             options=_options(options),
         )
         placed = replay_service.place_order(
-            order, session=session, max_attempts=config.jobs.max_attempts
+            order, session=session, max_attempts=config.jobs.max_attempts, limits=config.replays
         )
         replay_id, job_id = placed.id, placed.job_id
     assert job_id is not None
