@@ -207,6 +207,7 @@ def settings_env(config: Settings) -> dict[str, str]:
             "VANTAGE_JOBS__STALE_AFTER_S": str(config.jobs.stale_after_s),
             # Whatever a local .env says (vantage init writes one), the test's own key signs.
             "VANTAGE_API__SIGNING_KEY": config.api.signing_key,
+            "VANTAGE_API__WEBHOOK_PRIVATE_HOSTS": str(config.api.webhook_private_hosts).lower(),
         }
     )
     if config.metrics.worker_port:
@@ -305,7 +306,11 @@ def worker(embedded: Settings, worker_metrics_url: str) -> Iterator[subprocess.P
     argv += ["-n", f"test-{RUN_ID}@%h"]
     argv += ["--loglevel", "INFO", "--without-gossip", "--without-mingle"]
     port = worker_metrics_url.rsplit(":", 1)[1].split("/")[0]
-    config = embedded.model_copy(update={"metrics": MetricsSettings(worker_port=int(port))})
+    # The tests' webhook receivers listen on loopback: this worker may deliver there.
+    api = embedded.api.model_copy(update={"webhook_private_hosts": True})
+    config = embedded.model_copy(
+        update={"metrics": MetricsSettings(worker_port=int(port)), "api": api}
+    )
     proc = spawn(argv, config, embedded.home / "worker.log")
     yield proc
     end(proc)

@@ -14,6 +14,7 @@ import httpx
 
 from catalog import webhooks
 from catalog.models import WebhookDelivery, utcnow
+from infra.core.addresses import InwardAddress, pin
 from infra.core.database import session_scope
 from infra.core.metrics import WEBHOOK_DELIVERIES
 from workers.context import WorkerContext
@@ -21,8 +22,6 @@ from workers.context import WorkerContext
 log = logging.getLogger(__name__)
 
 USER_AGENT = "Vantage-Webhooks/1"
-EXCERPT_BYTES = 300
-"""How much of a refusing receiver's answer is kept as the attempt's error."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ def deliver(delivery_id: str, ctx: WorkerContext) -> float | None:
             topic=delivery.topic,
             body=webhooks.body_of(delivery.payload),
         )
-    answer = _post(delivery_id, request, timeout_s)
+    answer = _post(delivery_id, request, timeout_s, settings.api.webhook_private_hosts)
     with session_scope(ctx.sessions) as session:
         row = session.get(WebhookDelivery, delivery_id, with_for_update=True)
         if row is None or row.status != webhooks.PENDING:
@@ -93,41 +92,43 @@ def deliver(delivery_id: str, ctx: WorkerContext) -> float | None:
     return None if next_at is None else max(0.0, (next_at - now).total_seconds())
 
 
-def _post(delivery_id: str, request: _Request, timeout_s: float) -> _Answer:
-    """POST the body, signed now; any 2xx is success, anything else (a redirect too) is not."""
+def _post(delivery_id: str, request: _Request, timeout_s: float, allow_private: bool) -> _Answer:
+    """POST the body, signed now, to the address the URL's name has at this moment, once that
+    address is checked (a private one is refused unless allowed); any 2xx is success, anything
+    else (a redirect too) is not. Only the status is kept: a receiver's answer is never read
+    into the catalog."""
+    try:
+        target = pin(request.url, allow_private=allow_private)
+    except InwardAddress as exc:
+        return _Answer(False, None, f"refused: {exc.detail}")
     timestamp = int(utcnow().timestamp())
     headers = {
+        "Host": target.host_header,
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "Vantage-Signature": webhooks.sign(request.secret, timestamp, request.body),
         "Vantage-Delivery": delivery_id,
         "Vantage-Topic": request.topic,
     }
-    try:
-        with (
-            httpx.Client(timeout=timeout_s, follow_redirects=False) as client,
-            client.stream("POST", request.url, content=request.body, headers=headers) as response,
-        ):
-            code = response.status_code
+    extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else None
+    failure = _Answer(False, None, "no address to connect to")
+    with httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False) as client:
+        for url in target.urls:  # each checked address in turn, until one takes the connection
+            try:
+                # Streamed and closed unread: a receiver's answer is never taken in.
+                with client.stream(
+                    "POST", url, content=request.body, headers=headers, extensions=extensions
+                ) as response:
+                    code = response.status_code
+            except httpx.ConnectError as exc:
+                failure = _Answer(False, None, f"ConnectError: {exc}"[:1000])
+                continue
+            except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
+                return _Answer(False, None, f"{type(exc).__name__}: {exc}"[:1000])
             if 200 <= code < 300:
                 return _Answer(True, code, None)
             error = f"HTTP {code}"
             if 300 <= code < 400:
                 error += " (redirects are not followed)"
-            excerpt = _excerpt(response)
-            return _Answer(False, code, f"{error}: {excerpt}" if excerpt else error)
-    except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
-        return _Answer(False, None, f"{type(exc).__name__}: {exc}"[:1000])
-
-
-def _excerpt(response: httpx.Response) -> str:
-    """The start of a receiver's answer, on one line; never more than a few hundred bytes read."""
-    data = b""
-    try:
-        for chunk in response.iter_bytes():
-            data += chunk
-            if len(data) >= EXCERPT_BYTES:
-                break
-    except httpx.HTTPError:
-        pass
-    return " ".join(data[:EXCERPT_BYTES].decode("utf-8", errors="replace").split())
+            return _Answer(False, code, error)
+    return failure

@@ -3,10 +3,6 @@ the webhook's own secret, retried with backoff, with a log of every delivery."""
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-from urllib.parse import urlsplit
-
 from fastapi import APIRouter, Query, Response, status
 
 from api.auth import WEBHOOKS, CallerDep
@@ -15,6 +11,7 @@ from api.schemas import DeliveryOut, WebhookCreated, WebhookIn, WebhookOut
 from catalog import access
 from catalog import webhooks as service
 from catalog.models import Webhook
+from infra.core.addresses import InwardAddress, pin
 from infra.core.errors import BadRequest, Forbidden
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], dependencies=[WEBHOOKS])
@@ -27,24 +24,12 @@ def _owner(caller: access.Caller) -> str:
 
 
 def _outside_only(url: str, allow_private: bool) -> None:
-    """Refuse URLs that point into our own network (by literal address, or by what the name
-    resolves to now); names that do not resolve are kept and fail at delivery, logged."""
-    if allow_private:
-        return
-    host = urlsplit(url).hostname or ""
+    """Refuse URLs that point into our own network, or whose name does not resolve, now; the
+    worker checks again at every delivery (the name may resolve elsewhere by then)."""
     try:
-        addresses = {ipaddress.ip_address(host)}
-    except ValueError:
-        if host.lower() == "localhost" or host.lower().endswith(".localhost"):
-            raise BadRequest("webhook URLs must not point at this host") from None
-        try:
-            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-        except OSError:
-            return
-        addresses = {ipaddress.ip_address(str(info[4][0])) for info in infos}
-    for address in addresses:
-        if not address.is_global:
-            raise BadRequest(f"webhook URLs must reach the internet; {host} is {address}")
+        pin(url, allow_private=allow_private)
+    except InwardAddress as exc:
+        raise BadRequest(f"webhook URLs must reach the internet: {exc.detail}") from exc
 
 
 def webhook_out(row: Webhook) -> WebhookOut:

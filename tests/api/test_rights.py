@@ -439,7 +439,8 @@ def test_new_recordings_are_announced_to_the_broadcasters_whose_rights_cover_the
 def test_webhooks_belong_to_their_broadcaster(world):
     made = world.client("albion").post(
         "/v1/webhooks",
-        json={"url": "https://hooks.albion.example/vantage", "topics": ["replay.ready"]},
+        # A global address (no DNS here to resolve a name): names that do not resolve are refused.
+        json={"url": "https://93.184.215.14/vantage", "topics": ["replay.ready"]},
     )
     assert made.status_code == 201 and made.json()["secret"].startswith("whsec_")
     hook = made.json()["id"]
@@ -453,6 +454,7 @@ def test_webhooks_belong_to_their_broadcaster(world):
         "http://10.1.2.3/x",
         "http://localhost/x",
         "http://[::1]/x",
+        "http://hooks.nowhere.invalid/x",
     ):
         refused = world.client("albion").post(
             "/v1/webhooks", json={"url": inside, "topics": ["feed.live"]}
