@@ -36,6 +36,7 @@ from infra.core.settings import (
 )
 from infra.core.storage import ObjectStore
 from infra.ops import stack
+from infra.ops.bench.ui import CHROMIUM, FLAGS
 from transcode.ffmpeg import base_args, find_ffmpeg, run_ffmpeg
 from transcode.synthetic import SyntheticCamera, render_camera
 
@@ -350,10 +351,6 @@ def api_url(embedded: Settings, admin_key: str) -> Iterator[str]:
         time.sleep(0.2)
     yield url
     end(proc)
-
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from tests import staff
 from tests.conftest import RUN_ID
 from tests.workers.test_pipeline import wait_for
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 HERE = Path(__file__).resolve().parent
 HLS_JS = HERE.parents[1] / "api" / "ui" / "static" / "vendor" / "hls.js-1.7.4" / "hls.light.min.mjs"

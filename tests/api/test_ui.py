@@ -8,24 +8,21 @@ from __future__ import annotations
 import time
 from fractions import Fraction
 
-import cv2
 import httpx
-import numpy as np
 import pytest
 
 from catalog import services, tenants
 from catalog.models import Role
 from infra.core.database import session_scope
+from infra.ops.bench.ui import STARTS, grid_frame_codes, sign_in
 from ingest.files import FeedFile, ingest_files
 from tests import staff
 from tests.conftest import RUN_ID
-from transcode import framecode
 from transcode.scene import camera_ring
 from transcode.synthetic import render_scene_camera
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-STARTS = {"cam1": 0, "cam2": 10, "cam3": 20, "cam4": 5}
 RATE = Fraction(25)
 
 
@@ -62,26 +59,7 @@ def key(sessions, role=Role.EDITOR, **kwargs):
     return secret
 
 
-def sign_in(page, api_url, secret):
-    page.goto(api_url + "/")
-    page.fill("#key", secret)
-    page.click("#sign-in button[type=submit]")
-    page.wait_for_selector("#sign-out:not([hidden])")
-
-
-def frame_codes(page):
-    """The event frame each tile shows, read from one screenshot of the grid."""
-    shot = page.locator("#grid").screenshot()
-    image = cv2.imdecode(np.frombuffer(shot, np.uint8), cv2.IMREAD_COLOR)
-    grid_box = page.locator("#grid").bounding_box()
-    codes = {}
-    for video in page.locator("#grid .tile video").all():
-        box = video.bounding_box()
-        x, y = round(box["x"] - grid_box["x"]), round(box["y"] - grid_box["y"])
-        crop = image[y : y + round(box["height"]), x : x + round(box["width"])]
-        code = framecode.read(np.ascontiguousarray(crop))
-        codes[video.get_attribute("data-feed")] = code.frame if code else None
-    return codes
+frame_codes = grid_frame_codes
 
 
 def test_an_editor_plays_every_angle_in_sync_and_orders_a_replay(browser, api_url, sessions, match):

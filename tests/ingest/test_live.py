@@ -250,6 +250,7 @@ def test_a_replay_is_cut_from_recordings_still_growing(live_event, sessions, api
     assert abs(firsts[0] - firsts[1]) <= 1, firsts
 
 
+@pytest.mark.browser
 def test_the_editors_page_opens_growing_recordings_at_their_live_edge(
     live_event, browser, sessions, api_url
 ):

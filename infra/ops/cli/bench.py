@@ -158,6 +158,25 @@ def replay(
     )  # fmt: skip
 
 
+@app.command("ui")
+@friendly
+def ui(
+    repeat: Annotated[int, typer.Option(min=1, help="Searches to first frame.")] = 5,
+    play_seconds: Annotated[float, typer.Option(min=2, help="Seconds of playback.")] = 10.0,
+) -> None:
+    """What an editor feels, in Chromium on the running stack: search to first frame on every
+    angle, the angles' sync error in frames while playing and after frame steps, and order to
+    the result playing."""
+    from infra.ops.bench.ui import ui_benchmark
+    from infra.ops.cli.progress import wait_for_jobs
+
+    print_json(
+        ui_benchmark(
+            settings(), repeat=repeat, play_s=play_seconds, wait=wait_for_jobs, progress=_say
+        )
+    )
+
+
 @app.command("api")
 @friendly
 def catalog_api(
