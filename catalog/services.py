@@ -390,6 +390,18 @@ def requeue_job(job: Job, *, session: Session) -> None:
     session.flush()
 
 
+def never_started_jobs(*, session: Session, before: datetime, limit: int) -> Sequence[Job]:
+    """Jobs queued before ``before`` and never claimed by a worker (first attempts only: a
+    retry waits for its backoff on the broker)."""
+    query = (
+        select(Job)
+        .where(Job.status == JobStatus.QUEUED, Job.attempts == 0, Job.created_at < before)
+        .order_by(Job.created_at)
+        .limit(limit)
+    )
+    return session.scalars(query).all()
+
+
 def stale_jobs(*, session: Session, stale_after_s: float) -> Sequence[Job]:
     """Running jobs whose worker stopped beating: it was killed or lost its host."""
     stale = utcnow() - timedelta(seconds=stale_after_s)

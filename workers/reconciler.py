@@ -17,7 +17,14 @@ from catalog import services, webhooks
 from catalog.migrate import refresh_statistics
 from catalog.models import utcnow
 from infra.core.database import session_scope
-from infra.core.queue import JOB_TASKS, send_job_after_commit, send_webhook
+from infra.core.queue import (
+    JOB_TASKS,
+    queue_depths,
+    queue_of_job,
+    send_job,
+    send_job_after_commit,
+    send_webhook,
+)
 from infra.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -29,6 +36,8 @@ class Reconciled:
     dead: list[str]
     webhooks: list[str] = field(default_factory=list)
     """Webhook deliveries sent again: overdue, so their own task was lost."""
+    unsent: list[str] = field(default_factory=list)
+    """Queued jobs whose message never reached the broker, sent now."""
 
 
 WEBHOOK_GRACE_S = 60.0
@@ -63,7 +72,38 @@ def reconcile_once(settings: Settings, sessions: sessionmaker[Session]) -> Recon
         send_webhook(settings, delivery_id)
     if lost:
         log.warning("%d webhook delivery(ies) overdue; sent again", len(lost))
-    return Reconciled([job_id for job_id, _ in requeued], dead, lost)
+    unsent = send_unsent_jobs(settings, sessions)
+    return Reconciled([job_id for job_id, _ in requeued], dead, lost, unsent)
+
+
+UNSENT_BATCH = 200
+
+
+def send_unsent_jobs(settings: Settings, sessions: sessionmaker[Session]) -> list[str]:
+    """Jobs queued in the catalog whose message never reached the broker (the broker was away
+    when their transaction committed, or the process died in between): never started, older
+    than ``jobs.stale_after_s``, of a workload whose queue holds nothing. A queue with messages
+    waiting may hold theirs (a backlog is not a loss), so those are left alone; a message a
+    worker has already taken makes a duplicate at worst, which its claim turns into nothing."""
+    try:
+        depths = queue_depths(settings)
+    except Exception as exc:  # noqa: BLE001 - a broker still away: nothing can be sent yet
+        log.warning("broker unavailable (%s); queued jobs will be sent when it is back", exc)
+        return []
+    empty = {queue for queue, count in depths.items() if count == 0}
+    older = utcnow() - timedelta(seconds=settings.jobs.stale_after_s)
+    with session_scope(sessions) as session:
+        waiting = services.never_started_jobs(session=session, before=older, limit=UNSENT_BATCH)
+        unsent = [
+            (job.id, JOB_TASKS[job.kind.value])
+            for job in waiting
+            if job.kind.value in JOB_TASKS and queue_of_job(job.kind.value) in empty
+        ]
+    for job_id, task in unsent:
+        send_job(settings, task, job_id)
+    if unsent:
+        log.warning("%d queued job(s) never reached the broker; sent now", len(unsent))
+    return [job_id for job_id, _ in unsent]
 
 
 def lost_deliveries(settings: Settings, sessions: sessionmaker[Session]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -45,6 +46,8 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+log = logging.getLogger(__name__)
+
 _AFTER_COMMIT = "vantage.after_commit"
 
 
@@ -56,11 +59,17 @@ def after_commit(session: Session, action: Callable[[], None]) -> None:
 
 
 def commit(session: Session) -> None:
-    """Commit, then run what was left for after the commit, in order."""
+    """Commit, then run what was left for after the commit, in order. What was committed stays
+    committed whatever an action does: one that fails (a broker away) is logged and the next
+    still runs; what it should have sent is found again by the reconciler (queued jobs never
+    sent, overdue webhook deliveries)."""
     session.commit()
     actions: list[Callable[[], None]] = session.info.pop(_AFTER_COMMIT, [])
     for action in actions:
-        action()
+        try:
+            action()
+        except Exception as exc:  # noqa: BLE001 - committed work must not be reported as failed
+            log.error("after commit: %s failed: %s", getattr(action, "__name__", "an action"), exc)
 
 
 def discard(session: Session) -> None:

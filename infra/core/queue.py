@@ -56,6 +56,12 @@ def queue_name(settings: Settings, queue: str) -> str:
     return f"{namespace}.{queue}" if namespace else queue
 
 
+def queue_of_job(kind: str) -> str | None:
+    """The workload queue a kind of catalog job runs on (by its plain name)."""
+    task = JOB_TASKS.get(kind)
+    return TASK_ROUTES[task]["queue"] if task else None
+
+
 def worker_queues(settings: Settings, queues: str) -> str:
     """The value of a worker's ``-Q`` for the plain, comma-separated ``queues``."""
     names = [name.strip() for name in queues.split(",") if name.strip()]
@@ -79,9 +85,22 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     transport: dict[str, Any] = {}
     if settings.broker.url.startswith(("redis", "rediss")):
         transport["visibility_timeout"] = settings.broker.visibility_timeout_s
+        # A broker that accepts connections but never answers (paused, overloaded) must not
+        # hang whoever publishes: an API request waits seconds, not forever.
+        transport["socket_timeout"] = settings.broker.publish_timeout_s
+        transport["socket_connect_timeout"] = settings.broker.publish_timeout_s
     return {
         "broker_url": settings.broker.url,
         "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": settings.broker.publish_timeout_s,
+        # A publish retries briefly, then fails; the job stays queued in the catalog and the
+        # reconciler sends it once the broker is back.
+        "task_publish_retry_policy": {
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.5,
+            "interval_max": 1,
+        },
         "broker_transport_options": transport,
         "result_backend": result_backend(settings),
         "result_backend_transport_options": transport,
@@ -128,7 +147,9 @@ def send_job(
 ) -> None:
     """Publish ``task_name(job_id)``; call only after the job row is committed."""
     try:
-        _app(settings).send_task(task_name, args=[job_id], countdown=countdown)
+        # No result is ever read from a job's task (the catalog holds the outcome), so the
+        # result backend is not touched: publishing is one broker round trip.
+        _app(settings).send_task(task_name, args=[job_id], countdown=countdown, ignore_result=True)
     except Exception:
         from infra.core.metrics import BROKER_ERRORS
 
@@ -145,7 +166,12 @@ def send_job_after_commit(
     session: Session, settings: Settings, task_name: str, job_id: str
 ) -> None:
     """Publish ``task_name(job_id)`` once ``session`` has committed the job's row."""
-    after_commit(session, lambda: send_job(settings, task_name, job_id))
+
+    def send() -> None:
+        send_job(settings, task_name, job_id)
+
+    send.__name__ = f"sending job {job_id} ({task_name})"
+    after_commit(session, send)
 
 
 def send_webhooks_after_commit(

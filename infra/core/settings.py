@@ -54,6 +54,8 @@ class StorageSettings(BaseModel):
 
 class BrokerSettings(BaseModel):
     url: str = "redis://127.0.0.1:6390/0"
+    publish_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    """How long a publish (or a connection for one) may wait on the broker before it fails."""
     visibility_timeout_s: int = 4 * 3600
     """Longer than the longest task, so Redis never redelivers a task that is still running."""
     result_backend: str | None = None
