@@ -19,7 +19,7 @@ def test_the_benchmark_times_an_editor_in_the_browser(embedded, worker, api_url,
         result["sync_error_frames_while_playing"],
         result["sync_error_frames_after_steps"],
     )
-    assert playing["samples"] >= 3 and playing["read"] >= 1
+    assert playing["samples"] >= 5 and playing["read"] >= 1
     # Paused frame steps show exactly one instant on every angle: read from the pictures.
     assert stepped == {"samples": 10, "read": 10, "p50": 0.0, "max": 0}
     assert result["order_to_playing_s"] > 0
