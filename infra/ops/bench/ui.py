@@ -205,7 +205,7 @@ def _sync_while_playing(page: Any, play_s: float) -> dict[str, Any]:
     page.evaluate("() => window.vantagePlayer.settled()")
     page.keyboard.press("Space")
     page.wait_for_function("() => window.vantagePlayer.rate > 0 && !window.vantagePlayer._starting")
-    spreads = []
+    spreads: list[int | None] = []
     deadline = time.monotonic() + play_s
     while time.monotonic() < deadline or len(spreads) < MIN_SAMPLES:
         page.wait_for_timeout(250)
