@@ -19,6 +19,7 @@ from catalog.models import (
     Replay,
     ReplayRule,
 )
+from infra.core.logs import redact_or_none
 from infra.core.settings import Settings
 from infra.core.storage import ObjectStore
 
@@ -143,9 +144,11 @@ def feed_out(
     *,
     with_assets: bool = True,
     staff: bool = True,
+    operates: bool = True,
     token_for: TokenFor = _no_token,
 ) -> FeedOut:
-    """A feed; its source address (which may hold credentials) is for staff only."""
+    """A feed; its source address (which may hold credentials) is for staff only, and whole
+    (passphrase, stream key) for those who operate the feeds: editors see it redacted."""
     base = settings.api.public_url.rstrip("/")
     live = feed.source is not None and "://" in feed.source
     return FeedOut(
@@ -154,7 +157,7 @@ def feed_out(
         name=feed.name,
         position=feed.position,
         angle_deg=feed.angle_deg,
-        source=feed.source if staff else None,
+        source=(feed.source if operates else redact_or_none(feed.source)) if staff else None,
         enabled=feed.enabled,
         state=feed.state.value,
         state_detail=feed.state_detail if staff else None,
@@ -180,11 +183,19 @@ def feed_out(
 
 
 def event_out(
-    settings: Settings, event: Event, *, staff: bool = True, token_for: TokenFor = _no_token
+    settings: Settings,
+    event: Event,
+    *,
+    staff: bool = True,
+    operates: bool = True,
+    token_for: TokenFor = _no_token,
 ) -> EventOut:
     return EventOut(
         **event_summary(event).model_dump(),
-        feeds=[feed_out(settings, f, staff=staff, token_for=token_for) for f in event.feeds],
+        feeds=[
+            feed_out(settings, f, staff=staff, operates=operates, token_for=token_for)
+            for f in event.feeds
+        ],
     )
 
 

@@ -61,6 +61,11 @@ class Principal:
     def staff(self) -> bool:
         return self.role.staff
 
+    @property
+    def operates(self) -> bool:
+        """Admins and operators: who sees a feed's source address with its credentials."""
+        return self.role in (Role.ADMIN, Role.OPERATOR)
+
 
 @dataclass
 class Caller:

@@ -41,7 +41,10 @@ def event_detail(
     def token_for(asset_id: str) -> str | None:
         return media_token(caller, settings, asset_id) if signs else None
 
-    return event_out(settings, event, staff=caller.principal.staff, token_for=token_for)
+    principal = caller.principal
+    return event_out(
+        settings, event, staff=principal.staff, operates=principal.operates, token_for=token_for
+    )
 
 
 @router.get("", response_model=Page[EventSummary], dependencies=[READ])

@@ -33,8 +33,8 @@ def list_feeds(
     """The event's feeds (those the caller has rights to) with state, clock and live playlist."""
     services.get_event(event_id, session=session, visible=caller.visibility())
     feeds = services.list_feeds(session=session, event_id=event_id, visible=caller.feeds())
-    staff = caller.principal.staff
-    return [feed_out(settings, f, with_assets=False, staff=staff) for f in feeds]
+    staff, operates = caller.principal.staff, caller.principal.operates
+    return [feed_out(settings, f, with_assets=False, staff=staff, operates=operates) for f in feeds]
 
 
 @router.post(
@@ -101,7 +101,10 @@ def get_feed(
 ) -> FeedOut:
     """One feed: state, bitrate, last segment, lag, clock offset."""
     feed = services.get_feed(feed_id, session=session, visible=caller.feeds())
-    return feed_out(settings, feed, with_assets=False, staff=caller.principal.staff)
+    principal = caller.principal
+    return feed_out(
+        settings, feed, with_assets=False, staff=principal.staff, operates=principal.operates
+    )
 
 
 @router.post(

@@ -147,3 +147,11 @@ def test_a_feeds_state_detail_never_holds_its_secret(embedded, sessions, api_url
     assert shown["id"] == feed_id
     assert "correct-horse" not in shown["state_detail"]
     assert "passphrase=[redacted]" in shown["state_detail"]
+    # The source itself: whole for those who operate feeds, redacted for editors.
+    assert shown["source"] == source
+    with session_scope(sessions) as session:
+        _, editor = tenants.create_key("secret feed editor", Role.EDITOR, session=session)
+    seen = httpx.get(
+        f"{api_url}/v1/feeds/{feed_id}", headers={"Authorization": f"Bearer {editor}"}
+    ).json()
+    assert seen["source"] == "srt://venue.example:9000?mode=caller&passphrase=[redacted]"
