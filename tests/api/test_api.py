@@ -1,5 +1,6 @@
 """The API's contract: problem+json errors, validation, ingest over HTTP, readiness."""
 
+import httpx
 import pytest
 
 from tests import staff
@@ -9,8 +10,11 @@ pytestmark = pytest.mark.integration
 
 def test_health_and_ready(api_url):
     assert staff.get(f"{api_url}/health").json() == {"status": "ok"}
-    ready = staff.get(f"{api_url}/ready").json()
-    assert ready["checks"] == {"database": "ok", "storage": "ok", "broker": "ok"}
+    # Anyone may ask whether it is ready; only operators learn what was checked and how.
+    assert httpx.get(f"{api_url}/ready").json() == {"status": "ready"}
+    detail = staff.get(f"{api_url}/v1/health").json()
+    assert detail["checks"] == {"database": "ok", "storage": "ok", "broker": "ok"}
+    assert httpx.get(f"{api_url}/v1/health").status_code == 401
 
 
 def test_unknown_ids_are_problem_json_404(api_url):
