@@ -8,15 +8,14 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from transcode import timecode as tc
 from transcode.errors import MediaError
 from transcode.ffmpeg import ProgressCallback, base_args, run_ffmpeg
 from transcode.probe import MediaInfo, probe
+from transcode.timecode import DROP_FRAME_RATES
 
-DROP_FRAME_RATES = (Fraction(30000, 1001), Fraction(60000, 1001))
-"""The only rates where drop-frame timecode exists."""
 _NTSC_RATES = (Fraction(24000, 1001), *DROP_FRAME_RATES)
 
-_TIMECODE = re.compile(r"(\d{2}):([0-5]\d):([0-5]\d)([:;.,])(\d{2})")
 _ZERO_TIMECODE = "00:00:00:00"
 
 
@@ -63,23 +62,16 @@ def proxy_size(width: int, height: int, lines: int) -> tuple[int, int]:
 
 
 def normalize_timecode(timecode: str | None, frame_rate: Fraction) -> str:
-    """The start timecode to burn in, as ``HH:MM:SS:FF``, or ``HH:MM:SS;FF`` for drop-frame.
-
-    ``None`` starts at ``00:00:00:00``. Drop-frame (``;``, ``.`` or ``,`` before the frames) is
-    kept at 29.97 and 59.94 and turned into ``:`` at any other rate, where it has no meaning.
-    Raises :class:`MediaError` for a malformed timecode or a frame number past the rate.
-    """
+    """The start timecode to burn in, as ``HH:MM:SS:FF``, or ``HH:MM:SS;FF`` for drop-frame
+    (kept at 29.97 and 59.94, read as ``:`` at any other rate, where it has no meaning).
+    ``None`` starts at ``00:00:00:00``. Raises :class:`MediaError` for a malformed timecode or a
+    frame number past the rate."""
     if timecode is None:
         return _ZERO_TIMECODE
-    match = _TIMECODE.fullmatch(timecode.strip())
-    if match is None:
-        raise MediaError(f"timecode {timecode!r} is not HH:MM:SS:FF")
-    hours, minutes, seconds, separator, frames = match.groups()
-    nominal = round(frame_rate)
-    if int(frames) >= nominal:
-        raise MediaError(f"timecode {timecode!r} has frame {frames} at {nominal} fps")
-    drop = separator != ":" and frame_rate in DROP_FRAME_RATES
-    return f"{hours}:{minutes}:{seconds}{';' if drop else ':'}{frames}"
+    try:
+        return tc.parse(timecode, frame_rate).label()
+    except tc.TimecodeError as exc:
+        raise MediaError(f"timecode {timecode!r} is not HH:MM:SS:FF at this rate: {exc}") from exc
 
 
 def filter_value(text: str) -> str:

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from transcode import framecode
+from transcode import framecode, timecode
 
 PITCH_LENGTH, PITCH_WIDTH = 105.0, 68.0
 _PLAYERS = 10
@@ -114,11 +114,8 @@ _LINES = _pitch_lines()
 
 
 def smpte(frame: int, rate: Fraction, start_s: float = 0.0) -> str:
-    nominal = round(rate)
-    total = round(start_s * nominal) + frame
-    ff = total % nominal
-    seconds = total // nominal
-    return f"{seconds // 3600 % 24:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}:{ff:02d}"
+    """The non-drop label of event frame ``frame`` when frame 0 is at ``start_s`` of the day."""
+    return timecode.from_frame_number(round(start_s * round(rate)) + frame, rate, drop=False)
 
 
 def render(

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 
-_TIMECODE = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2})([:;.,])(\d{2,3})$")
+from transcode import timecode as tc
 
 
 class ClockSource(enum.StrEnum):
@@ -35,27 +34,10 @@ class EventOrigin:
 
 
 def timecode_seconds(timecode: str, frame_rate: Fraction) -> float:
-    """Seconds since midnight for a SMPTE timecode at ``frame_rate``.
-
-    ``HH:MM:SS:FF`` is non-drop; ``HH:MM:SS;FF`` is drop-frame (29.97/59.94), where frame numbers
-    0 and 1 (0-3 at 59.94) are skipped at the start of every minute except each tenth.
-    """
-    match = _TIMECODE.match(timecode.strip())
-    if not match:
-        raise ValueError(f"not a SMPTE timecode: {timecode!r}")
-    hours, minutes, seconds, sep, frames = match.groups()
-    h, m, s, f = int(hours), int(minutes), int(seconds), int(frames)
-    nominal = round(frame_rate)
-    if nominal <= 0 or f >= nominal or m >= 60 or s >= 60:
-        raise ValueError(f"timecode {timecode!r} out of range at {frame_rate} fps")
-    if sep == ";":
-        drop = 2 * round(nominal / 30)
-        total_minutes = 60 * h + m
-        frame_number = (
-            (3600 * h + 60 * m + s) * nominal + f - drop * (total_minutes - total_minutes // 10)
-        )
-        return float(Fraction(frame_number) / frame_rate)
-    return float(3600 * h + 60 * m + s + Fraction(f, nominal))
+    """Seconds since midnight of the frame a SMPTE timecode names at ``frame_rate``
+    (:mod:`transcode.timecode`: frames at the nominal rate, time at the exact one, drop-frame
+    at 29.97 and 59.94 only). Raises ``ValueError`` for anything else."""
+    return tc.seconds(timecode, frame_rate)
 
 
 def absolute_reference(
