@@ -38,9 +38,11 @@ def allow_asset(
     session: SessionDep,
     media: Media | None = None,
     seconds: float | None = None,
+    record: bool = True,
 ) -> None:
     """Enforce the caller's rights on one use of an asset (403/404 when refused). A request
-    made with a media token is checked again but not audited: the token's issue was."""
+    made with a media token is checked again but not audited: the token's issue was; with
+    ``record`` false (stills shown beside search results) nothing is audited either."""
     event = session.get(Event, asset.event_id)
     assert event is not None
     use = access.Use(
@@ -60,6 +62,7 @@ def allow_asset(
         request=request,
         session=session,
         missing=f"no asset with id {asset.id}",
+        record=record,
     )
 
 

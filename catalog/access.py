@@ -372,30 +372,42 @@ def authorize(
             event_id = use.event_id or (subjects[0].event_id if subjects else "")
             return usage_so_far(broadcaster_id, grant.id, event_id, session=session, now=caller.now)
 
-        decision = rights.decide_all(
-            caller.grants,
-            subjects,
-            territory=principal.territory or "",
-            media=use.media,
-            now=caller.now,
-            seconds=use.seconds,
-            usage=usage,
+        # Each source under the grant that covers it; a derived work is allowed only if every
+        # source is (the first refusal is the answer), and it counts against every grant used.
+        decisions = [
+            rights.decide(
+                caller.grants,
+                subject,
+                territory=principal.territory or "",
+                media=use.media,
+                now=caller.now,
+                seconds=use.seconds,
+                usage=usage,
+            )
+            for subject in subjects
+        ]
+        refused = next((d for d in decisions if not d.granted), None)
+        decision = refused or (
+            decisions[0]
+            if decisions
+            else rights.Decision(rights.Verdict.OUTSIDE, "a use without a subject is outside")
         )
         if decision.granted and use.seconds is not None:
-            session.add(
-                Usage(
-                    broadcaster_id=broadcaster_id,
-                    grant_id=decision.grant_id,
-                    key_id=principal.key_id,
-                    event_id=use.event_id,
-                    asset_id=use.asset_id,
-                    replay_id=use.replay_id,
-                    media=use.media.value,
-                    action=use.action,
-                    seconds=use.seconds,
-                    at=caller.now,
+            for grant_id in dict.fromkeys(d.grant_id for d in decisions):
+                session.add(
+                    Usage(
+                        broadcaster_id=broadcaster_id,
+                        grant_id=grant_id,
+                        key_id=principal.key_id,
+                        event_id=use.event_id,
+                        asset_id=use.asset_id,
+                        replay_id=use.replay_id,
+                        media=use.media.value,
+                        action=use.action,
+                        seconds=use.seconds,
+                        at=caller.now,
+                    )
                 )
-            )
     if decision.granted and record:
         audit(caller, use, decision, session=session, client=client)
     return decision

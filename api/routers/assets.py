@@ -115,8 +115,12 @@ def download(
     status_code=307,
     dependencies=[READ],
 )
-def poster(asset: VisibleAsset, store: StoreDep) -> RedirectResponse:
-    """The poster thumbnail (a redirect to a presigned URL)."""
+def poster(
+    asset: VisibleAsset, request: Request, caller: CallerDep, session: SessionDep, store: StoreDep
+) -> RedirectResponse:
+    """The poster thumbnail (a redirect to a presigned URL): a still of the recording, so the
+    same decision as its pictures (media, embargo), checked but not audited."""
+    allow_asset(caller, asset, "still", request=request, session=session, record=False)
     if not asset.poster_key:
         raise NotFound(f"asset {asset.id} has no poster yet")
     return RedirectResponse(store.presigned_get(asset.poster_key), status_code=307)
@@ -163,8 +167,17 @@ def hls(
         307: {"description": "A sprite sheet or poster: redirect to its presigned URL"},
     },
 )
-def thumbnails(asset: MediaAsset, path: str, store: StoreDep) -> Response:
-    """The scrubbing thumbnails: ``thumbnails.vtt`` and the sprite sheets its cues point into."""
+def thumbnails(
+    asset: MediaAsset,
+    path: str,
+    request: Request,
+    caller: MediaCallerDep,
+    session: SessionDep,
+    store: StoreDep,
+) -> Response:
+    """The scrubbing thumbnails: ``thumbnails.vtt`` and the sprite sheets its cues point into;
+    stills of the recording, under the same decision as its pictures, checked but not audited."""
+    allow_asset(caller, asset, "still", request=request, session=session, record=False)
     if not asset.thumbnails_key or not _THUMBNAIL_PATH.match(path):
         raise NotFound(f"no {path} for asset {asset.id}")
     return _serve(store, asset.thumbnails_key.rsplit("/", 1)[0] + "/" + path, path, asset.id)

@@ -33,11 +33,24 @@ def _out(
     *,
     session: Session,
 ) -> ReplayOut:
-    """Staff and the broadcaster who ordered it get the outputs' signed URLs; other
-    broadcasters get them through ``/download``, which checks and counts the use."""
+    """Staff get the outputs' signed URLs; the broadcaster who ordered it too, with a key that
+    may receive media (``deliver``) and while its rights still allow the clip (checked and
+    audited, not counted again: the order was). Other broadcasters get them through
+    ``/download``, which checks and counts the use."""
     job = services.get_job(replay.job_id, session=session) if replay.job_id else None
     principal = caller.principal
-    links = principal.staff or replay.broadcaster_id == principal.broadcaster_id
+    links = principal.staff
+    mine = replay.broadcaster_id == principal.broadcaster_id
+    if not links and mine and replay.outputs and "deliver" in principal.scopes:
+        event = session.get(Event, replay.event_id)
+        assert event is not None
+        decision = access.authorize(
+            caller,
+            _use(caller, replay, "replay.outputs", counted=False),
+            caller.replay_subjects(replay, event, replay.sources),
+            session=session,
+        )
+        links = decision.granted
     expires = None if principal.staff else settings.api.download_ttl_s
     return replay_out(
         replay, job, store, links=links, expires_s=expires, api_url=settings.api.public_url

@@ -163,6 +163,10 @@ def test_every_endpoint_answers_each_tenant_by_its_rights(world):
         ("GET", f"/v1/assets/{w.a2}", "gaule", 200),
         ("GET", f"/v1/assets/{w.a1}/poster.jpg", "albion", 307),
         ("GET", f"/v1/assets/{w.a2}/poster.jpg", "albion", 404),
+        # stills go through the same decision as pictures: Gaule's clips-only right does not
+        # cover the whole recording's poster or sprites
+        ("GET", f"/v1/assets/{w.a2}/poster.jpg", "gaule", 403),
+        ("GET", f"/v1/assets/{w.a2}/thumbnails/thumbnails.vtt", "gaule", 403),
         # delivery: archive for Albion; Gaule holds clips only (visible, but 403)
         ("GET", f"/v1/assets/{w.a1}/download", "albion", 200),
         ("GET", f"/v1/assets/{w.a2}/download", "albion", 404),
