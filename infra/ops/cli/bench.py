@@ -6,11 +6,7 @@ from typing import Annotated
 
 import typer
 
-from infra.ops.bench.ladder import ladder_benchmark
-from infra.ops.bench.media import bench_source
 from infra.ops.cli.common import err_console, friendly, print_json, settings
-from transcode.ffmpeg import find_ffmpeg
-from transcode.profiles import load_profile
 
 app = typer.Typer(no_args_is_help=True, help="Benchmarks, printed as JSON.")
 
@@ -28,6 +24,11 @@ def ladder(
     ] = None,
 ) -> None:
     """Single-decode ladder vs the plain ffmpeg command vs one ffmpeg process per rung."""
+    from infra.ops.bench.ladder import ladder_benchmark
+    from infra.ops.bench.media import bench_source
+    from transcode.ffmpeg import find_ffmpeg
+    from transcode.profiles import load_profile
+
     config = settings()
     ffmpeg = find_ffmpeg(config.media.ffmpeg)
     folder = config.home / "bench"
@@ -125,6 +126,8 @@ def quality(
     from infra.ops.bench.figures import parse_size
     from infra.ops.bench.media import bench_clip
     from infra.ops.bench.quality import quality_benchmark
+    from transcode.ffmpeg import find_ffmpeg
+    from transcode.profiles import load_profile
 
     config = settings()
     ffmpeg = find_ffmpeg(config.media.ffmpeg)

@@ -6,21 +6,22 @@ import signal
 import threading
 import time
 from fractions import Fraction
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from api.builders import feed_out
 from catalog import services, states
 from infra.core import logs
 from infra.core.database import session_scope
 from infra.core.errors import BadRequest
 from infra.ops.cli.common import console, friendly, print_json, sessions, settings
-from infra.ops.simulator import PROTOCOLS, Simulator
 from ingest.live.supervisor import Supervisor, make_runtime
 from ingest.media.segmenter import protocol_of
 from transcode.ffmpeg import find_ffmpeg
+
+if TYPE_CHECKING:
+    from infra.ops.simulator import Simulator
 
 app = typer.Typer(no_args_is_help=True, help="Live feeds: add, start, stop, list, supervise.")
 
@@ -94,6 +95,8 @@ def list_feeds(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Each feed's state, bitrate, last segment, lag and clock offset."""
+    from api.builders import feed_out
+
     config = settings()
     with session_scope(sessions(config)) as session:
         found = services.get_event_by_name(event, session=session)
@@ -139,6 +142,8 @@ def simulate(
     ] = None,
 ) -> None:
     """Serve N virtual cameras of one synthetic match on loopback."""
+    from infra.ops.simulator import PROTOCOLS, Simulator
+
     if protocol not in PROTOCOLS:
         raise typer.BadParameter(f"protocol must be one of {', '.join(PROTOCOLS)}")
     config = settings()

@@ -13,9 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.builders import event_out, event_summary, job_out
 from catalog import services
-from catalog.migrate import refresh_statistics, upgrade
 from infra.core import logs
 from infra.core.database import make_engine, session_scope
 from infra.core.errors import BadRequest
@@ -36,7 +34,6 @@ from infra.ops.cli.common import (
     store,
 )
 from infra.ops.cli.progress import wait_for_jobs
-from infra.ops.doctor import run_checks
 from ingest.files import ingest_files, parse_feed_argument
 from transcode.profiles import available_profiles, load_profile
 
@@ -83,6 +80,7 @@ def _configure_logs() -> None:
 def init() -> None:
     """Create the bucket, bring the catalog schema up to date and, when none is configured,
     write a strong media-token signing key into .env."""
+    from catalog.migrate import refresh_statistics, upgrade
     from infra.ops.secrets import ensure_signing_key
 
     config = settings()
@@ -165,6 +163,8 @@ def status() -> None:
 @app.command()
 def doctor() -> None:
     """Check ffmpeg, storage, broker and migrations; print the fix for each failure."""
+    from infra.ops.doctor import run_checks
+
     failed = False
     for check in run_checks(settings()):
         mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
@@ -235,6 +235,8 @@ def events_create(
 @friendly
 def events_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Events, newest first."""
+    from api.builders import event_summary
+
     with session_scope(sessions()) as session:
         events, _ = services.list_events(session=session, limit=1000)
         rows = [event_summary(e).model_dump(mode="json") for e in events]
@@ -251,6 +253,8 @@ def events_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
 @friendly
 def events_show(name: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """An event with its feeds, assets and renditions (status, keys, playlist URL)."""
+    from api.builders import event_out
+
     config = settings()
     with session_scope(sessions(config)) as session:
         event = event_out(config, services.get_event_by_name(name, session=session, detail=True))
@@ -403,6 +407,8 @@ def ingest_watch(
 @friendly
 def jobs_show(job_id: str) -> None:
     """One job as JSON."""
+    from api.builders import job_out
+
     with session_scope(sessions()) as session:
         print_json(job_out(services.get_job(job_id, session=session)).model_dump(mode="json"))
 
@@ -422,6 +428,8 @@ def jobs_list(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Jobs with their state, attempts and progress, oldest first."""
+    from api.builders import job_out
+
     with session_scope(sessions()) as session:
         jobs = [
             job_out(job).model_dump(mode="json")
