@@ -40,8 +40,13 @@ ROLE_SCOPES: dict[Role, tuple[str, ...]] = {
     Role.ADMIN: (*SCOPES, "admin", "operate"),
     Role.OPERATOR: ("read", "deliver", "order", "operate"),
     Role.EDITOR: ("read", "deliver", "order"),
-    Role.BROADCASTER: SCOPES,
+    Role.BROADCASTER: (*SCOPES, "air"),
 }
+"""What each role's keys may hold (all of it by default). ``air``: report when the broadcaster
+aired an event, which opens embargoes counted from its own broadcast."""
+
+AIRING_SKEW_S = 60.0
+"""How far in the future an airing may be reported (clocks disagree a little)."""
 
 KEY_PREFIX = "vk_"
 
@@ -352,19 +357,42 @@ def revoke_grant(grant_id: str, *, session: Session) -> None:
 
 
 def record_airing(
-    broadcaster_id: str, event_id: str, aired_at: datetime, *, session: Session
-) -> Airing:
-    """A broadcaster says when it broadcast the event (embargoes may count from it)."""
+    broadcaster_id: str,
+    event_id: str,
+    aired_at: datetime,
+    *,
+    session: Session,
+    now: datetime | None = None,
+) -> tuple[Airing, bool]:
+    """A broadcaster says when it broadcast the event (embargoes may count from it): never
+    before the event began, never in the future, and once: the first report stands (the same
+    time again is accepted; another is a conflict). Returns the airing and whether it is new."""
+    now = now or utcnow()
+    aired_at = aware(aired_at)
+    event = session.get(Event, event_id)
+    if event is None:
+        raise NotFound(f"no event with id {event_id}")
+    began = aware(event.clock_origin or event.created_at)
+    if aired_at < began:
+        raise BadRequest(
+            f"an airing cannot be before the event began ({began.isoformat(timespec='seconds')})"
+        )
+    if aired_at > now + timedelta(seconds=AIRING_SKEW_S):
+        raise BadRequest("an airing cannot be in the future")
     airing = session.scalar(
         select(Airing).where(Airing.broadcaster_id == broadcaster_id, Airing.event_id == event_id)
     )
-    if airing is None:
-        airing = Airing(broadcaster_id=broadcaster_id, event_id=event_id, aired_at=aired_at)
-        session.add(airing)
-    else:
-        airing.aired_at = aired_at
+    if airing is not None:
+        if abs((aware(airing.aired_at) - aired_at).total_seconds()) < 1:
+            return airing, False
+        raise Conflict(
+            f"this event's airing was reported at {aware(airing.aired_at).isoformat()}; "
+            "the first report stands (ask the host's operators to correct it)"
+        )
+    airing = Airing(broadcaster_id=broadcaster_id, event_id=event_id, aired_at=aired_at)
+    session.add(airing)
     session.flush()
-    return airing
+    return airing, True
 
 
 # -- editor sessions (the browser UI) -----------------------------------------------------------

@@ -8,10 +8,10 @@ import binascii
 import json
 from datetime import datetime, timedelta
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy import and_, or_, select
 
-from api.auth import ADMIN, READ, CallerDep
+from api.auth import ADMIN, READ, CallerDep, need
 from api.deps import SessionDep
 from api.schemas import (
     AiringIn,
@@ -30,6 +30,7 @@ from api.schemas import (
 )
 from catalog import access, services, tenants
 from catalog.models import ApiKey, AuditRecord, Broadcaster, RightsGrant, Role, utcnow
+from catalog.rights import Decision, Media, Verdict
 from infra.core.errors import BadRequest, Forbidden
 
 router = APIRouter(tags=["access"])
@@ -266,17 +267,32 @@ def usage(caller: CallerDep, session: SessionDep, broadcaster_id: str | None = N
     return UsageOut(broadcaster_id=target, day=now.date().isoformat(), grants=grants)
 
 
-@router.put("/v1/events/{event_id}/airing", status_code=status.HTTP_204_NO_CONTENT)
+@router.put(
+    "/v1/events/{event_id}/airing",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[Depends(need("air"))],
+)
 def record_airing(
-    event_id: str, body: AiringIn, caller: CallerDep, session: SessionDep
+    event_id: str, body: AiringIn, request: Request, caller: CallerDep, session: SessionDep
 ) -> Response:
-    """Tell us when your broadcast of the event went out: rights embargoed until after your own
-    broadcast open from then."""
+    """Tell us when your broadcast of the event went out (a key with the ``air`` scope): rights
+    embargoed until after your own broadcast open from then. Not before the event began, not in
+    the future, and once: the first report stands; every report is in the audit trail."""
     principal = caller.principal
     if principal.broadcaster_id is None:
         raise Forbidden("only broadcasters air events")
     services.get_event(event_id, session=session, visible=caller.visibility())
-    tenants.record_airing(
-        principal.broadcaster_id, event_id, body.aired_at or utcnow(), session=session
-    )
+    aired_at = body.aired_at or utcnow()
+    _, new = tenants.record_airing(principal.broadcaster_id, event_id, aired_at, session=session)
+    if new:
+        use = access.Use(
+            action="airing.report", media=Media.LIVE, subject_kind="event", subject_id=event_id,
+            event_id=event_id,
+        )  # fmt: skip
+        reported = Decision(Verdict.GRANTED, f"aired at {aired_at.isoformat()}")
+        access.audit(caller, use, reported, session=session, client=_client(request))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None

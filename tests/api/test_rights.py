@@ -589,3 +589,40 @@ def test_operators_manage_broadcasters_rights_and_keys_from_the_console(world, e
     bad = vantage(embedded, "rights", "grant", "Console TV", "--scope", "feed", "--territory", "NZ")
     assert bad.returncode == 1 and "must name it" in bad.stderr
     assert vantage(embedded, "search", "reindex").returncode == 0
+
+
+def test_an_airing_cannot_be_back_dated_moved_or_reported_without_the_scope(world, sessions):
+    from datetime import datetime
+
+    from catalog.models import AuditRecord
+
+    swimming = f"/v1/events/{world.swimming}/airing"
+    with session_scope(sessions) as session:
+        _, no_air = tenants.create_key(
+            "gaule read-only", Role.BROADCASTER, session=session,
+            broadcaster_id=world.broadcasters["gaule"], scopes=["read", "deliver"],
+        )  # fmt: skip
+    without = httpx.Client(base_url=world.api, headers={"Authorization": f"Bearer {no_air}"})
+    refused = without.put(swimming, json={})
+    assert refused.status_code == 403 and "air" in refused.json()["detail"]
+
+    gaule = world.client("gaule")
+    # Back-dating to open an "after your broadcast" embargo early: refused, as is the future.
+    year_2000 = gaule.put(swimming, json={"aired_at": "2000-01-01T00:00:00Z"})
+    assert year_2000.status_code == 400 and "before the event" in year_2000.json()["detail"]
+    tomorrow = (utcnow() + timedelta(days=1)).isoformat()
+    assert gaule.put(swimming, json={"aired_at": tomorrow}).status_code == 400
+
+    aired = utcnow().replace(microsecond=0) - timedelta(seconds=5)
+    assert gaule.put(swimming, json={"aired_at": aired.isoformat()}).status_code == 204
+    assert gaule.put(swimming, json={"aired_at": aired.isoformat()}).status_code == 204  # again
+    moved = gaule.put(swimming, json={"aired_at": utcnow().isoformat()})
+    assert moved.status_code == 409 and "first report stands" in moved.json()["detail"]
+    with session_scope(sessions) as session:
+        reports = session.scalars(
+            select(AuditRecord).where(
+                AuditRecord.action == "airing.report", AuditRecord.subject_id == world.swimming
+            )
+        ).all()
+    assert len(reports) == 1 and reports[0].broadcaster_id == world.broadcasters["gaule"]
+    assert datetime.fromisoformat(reports[0].reason.split("aired at ", 1)[1]) == aired

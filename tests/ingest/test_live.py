@@ -142,6 +142,7 @@ def test_feeds_go_live_and_segments_land(live_event, sessions):
         assert current[2] == pytest.approx(previous[2] + previous[3], abs=0.05)
 
 
+@pytest.mark.media
 def test_live_playlists_play_and_gain_renditions(live_event, sessions, api_url, ffmpeg, tmp_path):
     _, (cam1, _) = live_event
     # The live worker transcodes each landed segment to 360p (the 640x360 source's only rung).
@@ -207,6 +208,7 @@ def synced(live_event, sessions, api_url) -> dict:
     return job
 
 
+@pytest.mark.media
 def test_sync_lines_cameras_up_to_the_frame(live_event, sessions, store, api_url, tmp_path):
     """The simulator's cam2 shows the match 0.4 s late. After a sync, the same event time shows
     the same match frame on both cameras, within one frame."""
@@ -228,6 +230,7 @@ def test_sync_lines_cameras_up_to_the_frame(live_event, sessions, store, api_url
     assert abs(code1.frame - code2.frame) <= 1, (code1, code2, at, offsets, rows1[-8:], rows2[-8:])
 
 
+@pytest.mark.media
 def test_a_replay_is_cut_from_recordings_still_growing(live_event, sessions, api_url):
     """Angles of the last seconds of two live recordings, while they record: every frame from
     the right camera, in order, and after the sync both start on the same match frame."""
@@ -470,6 +473,7 @@ def test_a_burst_at_connect_does_not_misplace_the_session(
     )
 
 
+@pytest.mark.media
 def test_srt_caller_pulls_a_listening_camera(runtime, sessions, ffmpeg, live_settings):
     from ingest.live.puller import FeedPuller
 

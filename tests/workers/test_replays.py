@@ -81,6 +81,7 @@ def codes(url: str) -> list[framecode.FrameCode | None]:
         return [framecode.read(f.to_ndarray(format="bgr24")) for f in container.decode(video=0)]
 
 
+@pytest.mark.media
 @pytest.mark.parametrize(
     ("start_s", "end_s"),
     [
@@ -107,6 +108,7 @@ def test_angles_start_and_end_on_exactly_the_asked_frames(match, api_url, sessio
     assert {s["feed_id"] for s in replay["sources"]} == set(feeds.values())
 
 
+@pytest.mark.media
 def test_the_bundle_holds_every_output_and_a_manifest_with_checksums(match, api_url, sessions):
     event_id, feeds = match
     replay = order(
@@ -125,6 +127,7 @@ def test_the_bundle_holds_every_output_and_a_manifest_with_checksums(match, api_
     assert manifest["event_clock"] == {"start_s": 3.0, "end_s": 4.0}
 
 
+@pytest.mark.media
 def test_a_mosaic_shows_every_angle_in_sync(match, api_url, sessions):
     event_id, _ = match
     replay = order(
@@ -146,6 +149,7 @@ def test_a_mosaic_shows_every_angle_in_sync(match, api_url, sessions):
     assert [(c.camera, c.frame) if c else None for c in read] == [(i, 100) for i in range(4)]
 
 
+@pytest.mark.media
 def test_a_sweep_moves_around_the_cameras_in_angular_order(match, api_url, sessions):
     event_id, _ = match
     replay = order(
@@ -160,6 +164,7 @@ def test_a_sweep_moves_around_the_cameras_in_angular_order(match, api_url, sessi
     assert output["frames"] == round((1.2 + 0.2 + 1.0) * 25)
 
 
+@pytest.mark.media
 def test_a_sequence_cuts_between_angles(match, api_url, sessions):
     event_id, feeds = match
     replay = order(

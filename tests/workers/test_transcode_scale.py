@@ -74,6 +74,7 @@ def referenced_keys(store, prefix: str) -> set[str]:
     return names
 
 
+@pytest.mark.media
 def test_a_long_file_is_chunked_across_workers_and_stitched_without_re_encoding(
     embedded, sessions, store, worker, api_url, long_clip
 ):
@@ -181,6 +182,7 @@ def test_a_job_that_keeps_losing_its_worker_is_marked_dead(embedded, sessions, s
         assert job.status is JobStatus.DEAD and "gave up after 3 attempts" in job.error
 
 
+@pytest.mark.media
 def test_a_mezzanine_is_made_on_request(embedded, sessions, store, worker, api_url, ffmpeg):
     clip = render_camera(
         ffmpeg,
