@@ -193,7 +193,7 @@ def picture_at(
         if segment is None:
             raise BadRequest(f"feed {feed_id} has no segment at {at_s:.3f} s")
         key, start = segment.key, segment.clock_start_s
-    local = folder / f"{feed_id}-{round(at_s * 1000)}.ts"
+    local = folder / f"{feed_id}-{round(at_s * 1000)}{Path(key).suffix}"  # read by its container
     store.get_file(key, local)
     try:
         return pictures.picture_at(local, at_s - start)

@@ -16,8 +16,9 @@ ProgressCallback = Callable[[float], None]
 """Called with the fraction done, 0.0 to 1.0."""
 
 _STDERR_TAIL_LINES = 12
-HTTP_PROTOCOLS = "file,pipe,http,https,tcp,tls,crypto"
-"""The protocols ffmpeg may use to read a presigned object-store URL."""
+HTTP_PROTOCOLS = "http,https,tcp,tls,crypto"
+"""The protocols ffmpeg may use to read a presigned object-store URL: never ``file``, so media
+read by URL cannot open local files (the CVE-2017-9993 class of playlist tricks)."""
 
 
 def find_ffmpeg(configured: str | None = None) -> str:
@@ -170,3 +171,14 @@ def run_ffmpeg_output(ffmpeg: str, args: Sequence[str], *, timeout_s: float | No
         tail = "; ".join(line.strip() for line in log[-_STDERR_TAIL_LINES:]) or "no output"
         raise FFmpegError(f"ffmpeg exited with {result.returncode}: {tail}", result.returncode)
     return result.stdout
+
+
+def pin_input(args: list[str], demuxer: str | None, protocols: str) -> list[str]:
+    """``args`` reading their first input with ``demuxer`` (never guessed from the content) and
+    only over ``protocols``."""
+    pinned = list(args)
+    pinned[pinned.index("-protocol_whitelist") + 1] = protocols
+    if demuxer:
+        at = pinned.index("-i")
+        pinned[at:at] = ["-f", demuxer]
+    return pinned

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from transcode.errors import MediaError
-from transcode.ffmpeg import base_args, run_ffmpeg_log
+from transcode.ffmpeg import base_args, pin_input, run_ffmpeg_log
 
 
 @dataclass(frozen=True)
@@ -78,10 +78,11 @@ def measure_loudness(
     *,
     timeout_s: float | None = None,
     protocols: str = "file,pipe",
+    demuxer: str | None = None,
 ) -> LoudnessMeasurement:
-    """First pass over the source's first audio stream (a path, or a URL with ``protocols``)."""
-    args = measure_args(source, target)
-    args[args.index("-protocol_whitelist") + 1] = protocols
+    """First pass over the source's first audio stream (a path, or a URL with ``protocols``,
+    read with ``demuxer`` when given)."""
+    args = pin_input(measure_args(source, target), demuxer, protocols)
     return parse_measurement(run_ffmpeg_log(ffmpeg, args, timeout_s=timeout_s))
 
 

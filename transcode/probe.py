@@ -78,12 +78,42 @@ def probe(path: Path, *, verify: bool = True) -> MediaInfo:
 def probe_url(url: str, *, name: str, size_bytes: int, verify: bool = True) -> MediaInfo:
     """Describe media behind an http(s) URL (a presigned object-store URL), reading only the
     byte ranges the probe needs. ``name`` stands for the file in results and messages."""
-    return _probe(url, Path(name), size_bytes, verify=verify)
+    return _probe(url, Path(name), size_bytes, verify=verify, protocols=URL_PROTOCOLS)
 
 
-def _probe(target: str, path: Path, size: int, *, verify: bool) -> MediaInfo:
+CONTAINERS = {
+    ".mp4": "mov", ".mov": "mov", ".m4v": "mov", ".m4a": "mov",
+    ".mxf": "mxf",
+    ".ts": "mpegts", ".m2ts": "mpegts", ".mts": "mpegts",
+    ".mkv": "matroska", ".webm": "matroska",
+}  # fmt: skip
+"""The containers Vantage reads, by file extension, and the demuxer each is read with: the
+format is pinned, never guessed from the content, so a playlist or a concat script dressed as a
+video is refused instead of followed wherever it points."""
+
+URL_PROTOCOLS = "http,https,tcp,tls,crypto"
+"""What reading media by URL may use: never ``file`` (a hostile file must not open local ones)."""
+
+
+def demuxer_for(name: str) -> str | None:
+    """The demuxer a file of this name is read with, or ``None`` when Vantage does not read it."""
+    return CONTAINERS.get(Path(name).suffix.lower())
+
+
+def _probe(
+    target: str, path: Path, size: int, *, verify: bool, protocols: str = "file"
+) -> MediaInfo:
+    demuxer = demuxer_for(path.name)
+    if demuxer is None:
+        kinds = ", ".join(sorted(CONTAINERS))
+        raise MediaError(f"{path.name}: not a container Vantage reads ({kinds})")
     try:
-        with av.open(target, metadata_errors="ignore") as container:
+        with av.open(
+            target,
+            format=demuxer,
+            options={"protocol_whitelist": protocols},
+            metadata_errors="ignore",
+        ) as container:
             info = _describe(path, size, container)
             if verify and info.video is not None:
                 rotation, interlaced = _verify_decodes(container, info)

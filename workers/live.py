@@ -33,7 +33,7 @@ def run_live_segment(segment_id: str, ctx: WorkerContext) -> int:
     if {f"{h}p" for h in heights} <= done:
         return 0
     with tempfile.TemporaryDirectory(prefix="vantage-live-") as scratch:
-        source = Path(scratch) / "segment.ts"
+        source = Path(scratch) / ("segment" + Path(key).suffix)  # its container, by its name
         ctx.store.get_file(key, source)
         info = probe(source, verify=False)
         outputs = transcode_live_segment(

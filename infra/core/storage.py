@@ -13,6 +13,7 @@ import math
 import mimetypes
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -224,6 +225,27 @@ class ObjectStore:
         except BaseException:
             self._client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
             raise
+
+    def unfinished_uploads(self, prefix: str, *, started_before: datetime) -> list[tuple[str, str]]:
+        """Multipart uploads under ``prefix`` begun before ``started_before`` and never completed
+        (a process killed mid-upload): ``(key, upload id)`` each. Their parts take space until
+        aborted."""
+        found: list[tuple[str, str]] = []
+        try:
+            paginator = self._client.get_paginator("list_multipart_uploads")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for upload in page.get("Uploads", []):
+                    if upload["Initiated"] < started_before:
+                        found.append((upload["Key"], upload["UploadId"]))
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"listing unfinished uploads failed: {exc}") from exc
+        return found
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        try:
+            self._client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"aborting the upload of {key} failed: {exc}") from exc
 
     def copy(self, source: str, target: str) -> None:
         """Server-side copy, keeping the metadata (and so the recorded SHA-256)."""

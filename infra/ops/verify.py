@@ -6,6 +6,9 @@ object under ``events/`` must belong to something the catalog knows (an asset or
 row exists, and under a live folder a segment or rendition the catalog recorded); and a sample of
 the objects whose SHA-256 the catalog recorded is read back and hashed.
 
+Multipart uploads begun more than a day ago and never completed (a process killed mid-upload)
+are listed too; ``--repair`` aborts them.
+
 An object the catalog never recorded (an upload whose commit never came, work of a deleted
 asset) is an *orphan*, and ``--repair`` removes orphans only: a missing object is never "fixed"
 by forgetting it in the catalog, it is reported for an operator to restore.
@@ -16,11 +19,12 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.models import Asset, Rendition, RenditionSegment, Replay, Segment
+from catalog.models import Asset, Rendition, RenditionSegment, Replay, Segment, utcnow
 from infra.core.errors import NotFound
 from infra.core.storage import ObjectStore
 
@@ -37,10 +41,13 @@ class Verification:
     corrupt: list[str] = field(default_factory=list)
     checked: int = 0
     removed: int = 0
+    unfinished: list[str] = field(default_factory=list)
+    """Multipart uploads begun long ago and never completed (their parts take space)."""
+    aborted: int = 0
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.orphans or self.corrupt)
+        return not (self.missing or self.orphans or self.corrupt or self.unfinished)
 
 
 def catalog_keys(session: Session) -> tuple[set[str], set[str], set[str], dict[str, str]]:
@@ -88,6 +95,7 @@ def verify_storage(
     sample: int = 20,
     repair: bool = False,
     event_id: str | None = None,
+    unfinished_after: timedelta = timedelta(hours=24),
 ) -> Verification:
     """Check the whole bucket, or with ``event_id`` that event's objects only."""
     prefix = f"events/{event_id}/" if event_id else "events/"
@@ -111,9 +119,15 @@ def verify_storage(
         except NotFound:
             result.missing.append(key)
         result.checked += 1
+    stale = store.unfinished_uploads(prefix, started_before=utcnow() - unfinished_after)
+    result.unfinished = [key for key, _ in stale]
     if repair and result.orphans:
         store.delete(result.orphans)
         result.removed = len(result.orphans)
+    if repair:
+        for key, upload_id in stale:
+            store.abort_upload(key, upload_id)
+        result.aborted = len(stale)
     return result
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import timedelta
 from urllib.parse import urljoin
 
 import httpx
@@ -18,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from api.app import create_app
 from catalog import services
-from catalog.models import Job
+from catalog.models import Job, utcnow
 from infra.core.database import make_engine, session_scope
 from infra.core.settings import DatabaseSettings
 from ingest.files import FeedFile, ingest_files
@@ -149,14 +150,24 @@ def test_storage_verify_names_a_lost_object_and_repairs_only_orphans(
     store.delete([lost])
     orphan = f"{prefix}/assets/00000000-dead-beef-0000-000000000000/hls/stray.ts"
     store.put_bytes(b"left behind by a crash", orphan)
+    # An upload a killed process never finished: its parts take space until aborted.
+    half = f"{prefix}/assets/00000000-dead-beef-0000-000000000000/original/half.mxf"
+    started = store._client.create_multipart_upload(Bucket=store.bucket, Key=half)
+    store._client.upload_part(
+        Bucket=store.bucket, Key=half, UploadId=started["UploadId"], PartNumber=1, Body=b"x" * 1024
+    )
+    verify = ["storage", "verify", "--event", event, "--json", "--unfinished-hours", "0"]
 
-    found = vantage(embedded, "storage", "verify", "--event", event, "--json")
+    found = vantage(embedded, *verify)
     assert found.returncode == 1
     report = json.loads(found.stdout)
     assert report["missing"] == [lost] and report["orphans"] == [orphan]
+    assert report["unfinished_uploads"] == [half]
 
-    repaired = vantage(embedded, "storage", "verify", "--event", event, "--repair", "--json")
+    repaired = vantage(embedded, *verify, "--repair")
     report = json.loads(repaired.stdout)
     assert report["removed"] == 1 and not store.exists(orphan)
+    assert report["aborted"] == 1
+    assert store.unfinished_uploads(prefix, started_before=utcnow() + timedelta(hours=1)) == []
     assert repaired.returncode == 1  # the lost poster is still lost: reported, never forgotten
     assert report["missing"] == [lost]

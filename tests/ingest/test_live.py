@@ -334,6 +334,8 @@ def test_a_dropped_source_is_reconnected_and_the_gap_says_why(
     live_event, sessions, simulator, api_url
 ):
     _, (cam1, _) = live_event
+    # Live first (this may be the first test of the module in its process).
+    wait_until(lambda: len(segments_of(sessions, cam1)) >= 2)
     before = len(segments_of(sessions, cam1))
     with session_scope(sessions) as session:
         assert services.get_feed(cam1, session=session).source_format == "h264 640x360 25 +aac"

@@ -236,3 +236,50 @@ def test_a_file_damaged_in_the_middle_still_transcodes_and_qc_fails_it(
     assert report.decode_errors > 0 and report.verdict == "fail"
     assert any("decoder" in e or "corrupt" in e for e in report.decode_error_examples)
     assert run_qc(ffmpeg, camera_clip, probe(camera_clip)).decode_errors == 0
+
+
+def test_a_playlist_dressed_as_a_video_is_refused_without_fetching_anything(tmp_path):
+    """The container is pinned from the name, never guessed from the content: an HLS playlist
+    or a concat script named .mp4 fails to parse as MP4 and nothing it names is opened; a
+    playlist under its own name is refused before it is opened at all."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from transcode.probe import demuxer_for
+
+    asked: list[str] = []
+
+    class Record(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *_args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Record)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    inward = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        playlist = (
+            "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\n"
+            f"{inward}/segment0.ts\n#EXTINF:2.0,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n"
+        )
+        secret = tmp_path / "secret.txt"
+        secret.write_text("not for you\n")
+        hostile = {
+            "playlist.mp4": playlist,
+            "playlist.m3u8": playlist,
+            "concat.mp4": f"ffconcat version 1.0\nfile '{secret}'\n",
+        }
+        for name, text in hostile.items():
+            path = tmp_path / name
+            path.write_text(text)
+            with pytest.raises(MediaError):
+                probe(path)
+        assert asked == []
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert demuxer_for("CAM1.MXF") == "mxf" and demuxer_for("a.m3u8") is None

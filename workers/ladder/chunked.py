@@ -23,7 +23,7 @@ from catalog.models import JobStatus
 from infra.core.database import session_scope
 from infra.core.queue import JOB_TASKS, celery_signature, chord_of, send_job
 from transcode.cmaf import read_init
-from transcode.ffmpeg import HTTP_PROTOCOLS, run_ffmpeg
+from transcode.ffmpeg import HTTP_PROTOCOLS, pin_input, run_ffmpeg
 from transcode.ladder import (
     AudioPlan,
     LadderPlan,
@@ -39,6 +39,7 @@ from transcode.packaging import (
     track_to_dict,
     write_manifests,
 )
+from transcode.probe import demuxer_for
 from transcode.profiles import Profile
 from transcode.stitch import chunk_offset, plan_chunks, rebase_segment
 from workers.context import WorkerContext
@@ -180,8 +181,11 @@ def _encode(
         run.original_key, expires_s=ctx.settings.media.transcode_timeout_s
     )
     video = frames is not None
-    args = cmaf_args(url, root, plan, video=video, audio=not video, frames=frames)
-    args[args.index("-protocol_whitelist") + 1] = HTTP_PROTOCOLS
+    args = pin_input(
+        cmaf_args(url, root, plan, video=video, audio=not video, frames=frames),
+        demuxer_for(run.original_key),
+        HTTP_PROTOCOLS,
+    )
     run_ffmpeg(ctx.ffmpeg, args, timeout_s=ctx.settings.media.transcode_timeout_s)
     videos, audio = collect_tracks(root, plan, video=video, audio=not video)
     outputs = list(videos) if video else ([audio] if audio else [])

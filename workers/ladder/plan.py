@@ -12,7 +12,7 @@ from transcode.errors import MediaError
 from transcode.ffmpeg import HTTP_PROTOCOLS
 from transcode.ladder import LadderPlan, plan_from_profile
 from transcode.loudness import LoudnessTarget, measure_loudness, normalise_filter
-from transcode.probe import MediaInfo
+from transcode.probe import MediaInfo, demuxer_for
 from transcode.profiles import Profile, load_profile
 from workers.context import WorkerContext
 from workers.runner import JobRun
@@ -50,6 +50,7 @@ def measured_loudness(
             target,
             timeout_s=ctx.settings.media.transcode_timeout_s,
             protocols=HTTP_PROTOCOLS,
+            demuxer=demuxer_for(info.path.name),
         )
     except MediaError as exc:
         return {"target_lufs": target.integrated_lufs, "skipped": exc.detail}

@@ -3,6 +3,7 @@ its restore into an empty database, and the check that bucket and catalog agree.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -55,6 +56,9 @@ def storage_verify(
         int, typer.Option(min=0, help="How many recorded checksums to re-read.")
     ] = 20,
     event: Annotated[str | None, typer.Option(help="Only this event's objects.")] = None,
+    unfinished_hours: Annotated[
+        float, typer.Option(min=0, help="Multipart uploads older than this are stale.")
+    ] = 24.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
 ) -> None:
     """Missing objects, orphans and a checksum sample; exit 1 when bucket and catalog disagree."""
@@ -63,13 +67,15 @@ def storage_verify(
 
     with session_scope(sessions()) as session:
         found = verify_storage(
-            session, object_store(), sample=sample, repair=repair, event_id=event
-        )
+            session, object_store(), sample=sample, repair=repair, event_id=event,
+            unfinished_after=timedelta(hours=unfinished_hours),
+        )  # fmt: skip
     if as_json:
         print_json({
             "ok": found.ok, "objects": found.objects, "referenced": found.referenced,
             "missing": found.missing, "orphans": found.orphans, "corrupt": found.corrupt,
             "checked": found.checked, "removed": found.removed,
+            "unfinished_uploads": found.unfinished, "aborted": found.aborted,
         })  # fmt: skip
     else:
         console.print(
@@ -80,8 +86,11 @@ def storage_verify(
                             ("corrupt", found.corrupt)):  # fmt: skip
             for key in keys:
                 err_console.print(f"{title}: {key}")
-        if found.removed:
-            console.print(f"removed {found.removed} orphans")
+        for key in found.unfinished:
+            err_console.print(f"unfinished upload: {key}")
+        if found.removed or found.aborted:
+            console.print(f"removed {found.removed} orphans, aborted {found.aborted} uploads")
     # Repaired orphans are gone; what is missing or corrupt is still wrong.
-    if found.missing or found.corrupt or (found.orphans and not repair):
+    leftovers = (found.orphans or found.unfinished) and not repair
+    if found.missing or found.corrupt or leftovers:
         raise typer.Exit(1)
