@@ -241,8 +241,9 @@ def embedded(settings: Settings) -> Iterator[Settings]:
         engine.dispose()
         yield settings
     finally:
+        # Throwaway data: no graceful shutdown to wait for (SeaweedFS's takes 10 s and more).
         for part in reversed(parts):
-            stack.stop(settings, part)
+            stack.stop(settings, part, grace_s=1)
 
 
 @pytest.fixture(scope="session")
@@ -267,11 +268,11 @@ def spawn(argv: list[str], config: Settings, log: Path) -> subprocess.Popen[byte
     )
 
 
-def end(proc: subprocess.Popen[bytes]) -> None:
+def end(proc: subprocess.Popen[bytes], grace_s: float = 5) -> None:
     if proc.poll() is None:
         os.killpg(proc.pid, 15)
         try:
-            proc.wait(20)
+            proc.wait(grace_s)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, 9)
             proc.wait()

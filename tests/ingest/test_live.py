@@ -124,6 +124,7 @@ def live_event(sessions, simulator, supervisor, worker):
             services.get_feed(feed_id, session=session).enabled = False
 
 
+@pytest.mark.media
 def test_feeds_go_live_and_segments_land(live_event, sessions):
     _, (cam1, cam2) = live_event
     for feed_id in (cam1, cam2):
@@ -294,6 +295,7 @@ def test_the_editors_page_opens_growing_recordings_at_their_live_edge(
     context.close()
 
 
+@pytest.mark.media
 def test_stop_and_restart_leaves_a_recorded_gap_and_nothing_lost(live_event, sessions, api_url):
     _, (_, cam2) = live_event
     wait_until(lambda: len(segments_of(sessions, cam2)) >= 2)
@@ -330,6 +332,7 @@ def test_stop_and_restart_leaves_a_recorded_gap_and_nothing_lost(live_event, ses
         assert len(keys) == len(set(keys))
 
 
+@pytest.mark.media
 def test_a_dropped_source_is_reconnected_and_the_gap_says_why(
     live_event, sessions, simulator, api_url
 ):
@@ -355,6 +358,7 @@ def test_a_dropped_source_is_reconnected_and_the_gap_says_why(
     )
 
 
+@pytest.mark.media
 def test_a_source_that_never_connects_ends_failed(sessions, supervisor, api_url):
     dead = f"http://127.0.0.1:{free_port()}/nobody/index.m3u8"
     event = staff.post(f"{api_url}/v1/events", json={"name": "Empty stadium"}).json()
@@ -434,6 +438,7 @@ def test_storage_outage_spools_then_drains_without_duplicates(
     assert not list(spool.glob("*/*.ts"))
 
 
+@pytest.mark.media
 def test_a_burst_at_connect_does_not_misplace_the_session(
     runtime, sessions, ffmpeg, camera_clip, tmp_path
 ):
