@@ -246,3 +246,29 @@ def screenshots():
     folder = Path(__file__).resolve().parents[2] / "var" / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def test_the_ui_benchmark_times_an_editor_in_the_browser(browser, embedded, match):
+    """``vantage bench ui`` on this event: it measures what it says (figures in range, frames
+    read back from the pictures), without timing anything against a limit."""
+    from infra.ops.bench.ui import ui_benchmark
+    from infra.ops.cli.progress import wait_for_jobs
+
+    result = ui_benchmark(
+        embedded, repeat=2, play_s=2.0, wait=wait_for_jobs, browser=browser,
+        event=(match["id"], match["name"]),
+    )  # fmt: skip
+    first = result["search_to_first_frame_all_angles"]
+    assert 0 < first["min_s"] <= first["p50_s"] <= first["p95_s"] <= first["max_s"]
+    playing = result["sync_error_frames_while_playing"]
+    assert playing["samples"] >= 5 and playing["read"] >= 1
+    # Paused frame steps show exactly one instant on every angle: read from the pictures.
+    assert result["sync_error_frames_after_steps"] == {
+        "samples": 10,
+        "read": 10,
+        "p50": 0.0,
+        "max": 0,
+    }
+    assert result["order_to_playing_s"] > 0
+    assert result["goals"] == {"first_frame_p95_s": 1.5, "sync_error_max_frames": 1}
+    assert set(result["met"]) == {"first_frame_p95_s", "sync_while_playing", "sync_after_steps"}

@@ -78,8 +78,11 @@ def ui_benchmark(
     wait: Callable[..., bool],
     progress: Callable[[str], None] = lambda _line: None,
     browser: Any = None,
+    event: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Measure in ``browser`` (a Playwright Chromium), or in a Debian Chromium of its own."""
+    """Measure in ``browser`` (a Playwright Chromium), or in a Debian Chromium of its own, on
+    ``event`` (id and name of a four-camera event of the virtual match with editor proxies, its
+    cameras starting at :data:`STARTS`), or on one it makes."""
     if browser is None:
         if not shutil.which(CHROMIUM):
             raise ServiceUnavailable(f"no Chromium at {CHROMIUM}: apt-get install chromium")
@@ -90,13 +93,15 @@ def ui_benchmark(
             try:
                 return ui_benchmark(
                     settings, repeat=repeat, play_s=play_s, wait=wait, progress=progress,
-                    browser=own,
+                    browser=own, event=event,
                 )  # fmt: skip
             finally:
                 own.close()
     base = settings.api.public_url.rstrip("/")
     sessions = make_session_factory(make_engine(settings.database_url))
-    event_id, name = _prepare(settings, sessions, play_s=play_s, wait=wait, progress=progress)
+    event_id, name = event or _prepare(
+        settings, sessions, play_s=play_s, wait=wait, progress=progress
+    )
     with session_scope(sessions) as session:
         _, secret = tenants.create_key(f"bench ui {name}", Role.EDITOR, session=session)
     context = browser.new_context(viewport={"width": 1440, "height": 900})
