@@ -338,13 +338,8 @@ class ObjectStore:
 
     def list_keys(self, prefix: str) -> Iterator[str]:
         """Every key under ``prefix``, in key order."""
-        paginator = self._client.get_paginator("list_objects_v2")
-        try:
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
-                for item in page.get("Contents", []):
-                    yield item["Key"]
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError(f"listing {prefix} failed: {exc}") from exc
+        for item in self.list_objects(prefix):
+            yield item["key"]
 
     def list_objects(self, prefix: str) -> Iterator[dict[str, Any]]:
         """Every object under ``prefix``, in key order: key, size_bytes and etag."""

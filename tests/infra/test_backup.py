@@ -6,8 +6,6 @@ and ``--repair`` removes orphans only."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import timedelta
 from urllib.parse import urljoin
 
@@ -24,20 +22,10 @@ from infra.core.database import make_engine, session_scope
 from infra.core.settings import DatabaseSettings
 from ingest.files import FeedFile, ingest_files
 from tests import staff
-from tests.conftest import RUN_ID, settings_env
-from tests.workers.test_pipeline import wait_for
+from tests.conftest import RUN_ID
+from tests.workers.test_pipeline import vantage, wait_for
 
 pytestmark = pytest.mark.integration
-
-
-def vantage(config, *args):
-    return subprocess.run(
-        [sys.executable, "-m", "infra.ops.cli.main", *args],
-        env=settings_env(config),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
 
 
 @pytest.fixture(scope="module")
