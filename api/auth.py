@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 
 from api import tokens
 from api.deps import SessionDep, SessionFactoryDep, SettingsDep
-from api.ratelimit import RequestBudgets, token_identity
+from api.ratelimit import RequestBudgets, budget_of, token_identity
 from catalog import access, rights, tenants
 from catalog.models import ApiKey, Broadcaster, Role, utcnow
 from infra.core.database import session_scope
@@ -124,6 +124,9 @@ def _authenticate(
     if token and not header:
         wait = _budgets(request).take("media", token_identity(token))
         limit = f"{settings.api.media_rate_per_minute} media requests a minute for this token"
+    elif budget_of(request) == "media":
+        wait = _budgets(request).take("media", f"key:{key.id}")
+        limit = f"{settings.api.media_rate_per_minute} stills a minute for this key"
     else:
         wait = _budgets(request).take("api", key.id)
         limit = f"{settings.api.rate_per_minute} requests a minute for this key"

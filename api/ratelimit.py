@@ -4,7 +4,10 @@ Each API key has a budget of ``api.rate_per_minute`` requests a minute, with bur
 sixth of it in any ten seconds (never fewer than ten). Playback with a media token draws on a
 budget of its own, per token (``api.media_rate_per_minute``): a player fetches a playlist and a
 segment every few seconds, so ten viewers of one broadcaster's key never stall each other, nor
-that key's API calls.
+that key's API calls. Stills (posters, scrubbing thumbnails) are media too: a search page shows
+two dozen posters, and an editor searching five times in ten seconds must not spend the key's
+burst on pictures. Their routes are marked with :func:`stills`; called with a key, they draw on
+a media budget of that key's own, apart from its API calls.
 
 When the broker is Redis, the counts live there (``limits``' sliding-window counters), so a
 fleet of API processes grants a key its budget once, not once per process; otherwise they are
@@ -17,8 +20,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
+from fastapi import Request
 from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
@@ -29,6 +34,21 @@ log = logging.getLogger(__name__)
 
 Budget = Literal["api", "media"]
 _WARN_EVERY_S = 60.0
+_STILLS: set[Callable[..., Any]] = set()
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def stills(endpoint: Endpoint) -> Endpoint:
+    """Mark a route that serves stills of a recording: its requests draw on the media budget
+    (put it below the route's decorator)."""
+    _STILLS.add(endpoint)
+    return endpoint
+
+
+def budget_of(request: Request) -> Budget:
+    """The budget a routed request draws on."""
+    route = request.scope.get("route")
+    return "media" if getattr(route, "endpoint", None) in _STILLS else "api"
 
 
 def shared_store_uri(settings: Settings) -> str:

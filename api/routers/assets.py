@@ -19,6 +19,7 @@ from api.builders import asset_out, job_out
 from api.deps import JobsDep, SessionDep, SettingsDep, StoreDep
 from api.guards import MediaAsset, VisibleAsset, allow_asset
 from api.playlists import sign_hls, sign_mpd
+from api.ratelimit import stills
 from api.schemas import MAX_OFFSET, AssetOut, DownloadOut, JobOut, Page
 from catalog import access, services
 from catalog.models import Asset, AssetKind, AssetStatus
@@ -115,6 +116,7 @@ def download(
     status_code=307,
     dependencies=[READ],
 )
+@stills
 def poster(
     asset: VisibleAsset, request: Request, caller: CallerDep, session: SessionDep, store: StoreDep
 ) -> RedirectResponse:
@@ -167,6 +169,7 @@ def hls(
         307: {"description": "A sprite sheet or poster: redirect to its presigned URL"},
     },
 )
+@stills
 def thumbnails(
     asset: MediaAsset,
     path: str,

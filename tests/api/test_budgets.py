@@ -94,3 +94,28 @@ def test_ten_viewers_play_on_while_their_key_has_used_its_budget(embedded, tmp_p
         for _ in range(130)
     ]
     assert 429 in flood
+
+
+def test_a_search_pages_posters_leave_the_keys_burst_for_searching(embedded, tmp_path):
+    # An editor's search page shows up to two dozen posters; five searches in ten seconds
+    # must not be refused because of the pictures.
+    settings = on_redis(embedded, tmp_path, rate_per_minute=60, media_rate_per_minute=90)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    with session_scope(make_session_factory(engine)) as session:
+        _, secret = tenants.create_key("editor", Role.EDITOR, session=session)
+    engine.dispose()
+    client = TestClient(create_app(settings))
+    bearer = {"Authorization": f"Bearer {secret}"}
+    missing = str(uuid.uuid4())
+    stills = [
+        client.get(f"/v1/assets/{missing}/{path}", headers=bearer).status_code
+        for path in ["poster.jpg"] * 40 + ["thumbnails/thumbnails.vtt"] * 40
+    ]
+    assert set(stills) == {404}  # counted as stills, not as the key's API calls
+    searches = [client.get("/v1/search", headers=bearer).status_code for _ in range(11)]
+    assert searches[:10] == [200] * 10 and searches[-1] == 429  # the burst is the API's own
+    # Stills have a budget of their own, limited like a media token's.
+    flood = [client.get(f"/v1/assets/{missing}/poster.jpg", headers=bearer) for _ in range(12)]
+    assert flood[-1].status_code == 429
+    assert "stills a minute" in flood[-1].json()["detail"]
