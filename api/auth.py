@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from api import tokens
 from api.deps import SessionDep, SessionFactoryDep, SettingsDep
 from api.ratelimit import RequestBudgets, budget_of, token_identity
-from catalog import access, rights, tenants
+from catalog import access, rights, tenants, territories
 from catalog.models import ApiKey, Broadcaster, Role, utcnow
 from infra.core.database import session_scope
 from infra.core.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
@@ -57,13 +57,15 @@ def _budgets(request: Request) -> RequestBudgets:
 
 def _territory(request: Request, broadcaster: Broadcaster | None) -> str | None:
     asked = request.headers.get(TERRITORY_HEADER)
+    if asked is not None:
+        [asked] = territories.check([asked])
     if broadcaster is None:
-        return asked.upper() if asked else None
+        return asked
     if asked is None:
         return broadcaster.territories[0] if broadcaster.territories else None
-    if asked.upper() not in broadcaster.territories:
+    if asked not in broadcaster.territories:
         raise Forbidden(f"{asked} is not one of your territories")
-    return asked.upper()
+    return asked
 
 
 def _principal(

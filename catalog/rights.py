@@ -29,12 +29,9 @@ outside every grant is only ever "outside your rights", which tells nothing of w
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-
-TERRITORY = re.compile(r"^[A-Z]{2}$")
 
 
 class Scope(enum.StrEnum):

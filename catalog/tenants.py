@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from catalog import rights
+from catalog import rights, territories
 from catalog.models import (
     Airing,
     ApiKey,
@@ -55,12 +55,8 @@ KEY_PREFIX = "vk_"
 
 
 def territory_codes(codes: Sequence[str]) -> list[str]:
-    """Upper-cased ISO 3166-1 alpha-2 codes, each checked."""
-    cleaned = [c.strip().upper() for c in codes]
-    bad = [c for c in cleaned if not rights.TERRITORY.match(c)]
-    if bad:
-        raise BadRequest(f"not ISO 3166-1 alpha-2 territory codes: {', '.join(bad)}")
-    return list(dict.fromkeys(cleaned))
+    """Upper-cased ISO 3166-1 alpha-2 codes that exist, each checked."""
+    return territories.check(codes)
 
 
 def create_broadcaster(name: str, territories: Sequence[str], *, session: Session) -> Broadcaster:

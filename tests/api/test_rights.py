@@ -259,6 +259,30 @@ def test_a_broadcaster_acts_for_one_of_its_own_territories(world):
     assert refused.status_code == 403 and "not one of your territories" in refused.json()["detail"]
 
 
+def test_territories_are_codes_that_exist(world):
+    admin = world.client("admin")
+    # UK is reserved for the United Kingdom but is not its code; a grant to UK would match no
+    # one (and, excluded, exclude no one).
+    refused = admin.post("/v1/broadcasters", json={"name": "Albion Two", "territories": ["UK"]})
+    assert refused.status_code == 400 and "UK (did you mean GB?)" in refused.json()["detail"]
+    refused = admin.post(
+        "/v1/broadcasters", json={"name": "Hellas", "territories": ["el", "QQ", "EU"]}
+    )
+    detail = refused.json()["detail"]
+    assert refused.status_code == 400
+    assert "EL (did you mean GR?)" in detail and "QQ" in detail and "EU (a grouping" in detail
+    assert "Hellas" not in [b["name"] for b in admin.get("/v1/broadcasters").json()]
+    grant = {"scope": "all", "territories": ["ZZ"], "territories_excluded": True}
+    refused = admin.post(f"/v1/broadcasters/{world.broadcasters['gaule']}/grants", json=grant)
+    assert refused.status_code == 400 and "ZZ" in refused.json()["detail"]
+    # A territory asked for in the header is checked the same way, for staff too.
+    for who in ("gaule", "admin"):
+        asked = world.client(who, **{"Vantage-Territory": "UK"}).get(f"/v1/assets/{world.a2}")
+        assert asked.status_code == 400 and "did you mean GB?" in asked.json()["detail"]
+    made = admin.post("/v1/broadcasters", json={"name": "Kosovo Sport", "territories": ["xk"]})
+    assert made.status_code == 201 and made.json()["territories"] == ["XK"]
+
+
 def _uris(playlist: str) -> list[str]:
     uris = [line for line in playlist.splitlines() if line and not line.startswith("#")]
     return uris + re.findall(r'URI="([^"]+)"', playlist)
