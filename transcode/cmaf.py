@@ -1,7 +1,10 @@
 """Read CMAF (fragmented MP4) init and media segments: codec strings, timing and byte ranges.
 
-A small ISO-BMFF box reader built on ``struct``. It reads only the boxes it needs (``moov`` and
-``moof``), so a media segment's sample data is never loaded.
+A small ISO-BMFF box reader built on ``struct``, the only one in Vantage (split-and-stitch
+moves decode times through it too). It reads only the boxes it needs (``moov`` and ``moof``), so
+a media segment's sample data is never loaded, and never more than :data:`MAX_LOADED_BOX` bytes
+of a box: a hostile file claiming a gigabyte ``moov`` is refused, not read. Every read is checked
+against its box's end, so garbage and truncated boxes are a :class:`MediaError`, never a hang.
 
 Over 600 lines on purpose: one subject, the boxes CMAF needs, each with its small reader;
 the codec strings and timings are read with the same box walker.
@@ -29,6 +32,9 @@ _AUDIO_ENTRY_FIELDS = 28
 _AUDIO_ENTRY_EXTRA = {0: 0, 1: 16, 2: 36}
 
 _SAMPLE_IS_NON_SYNC = 0x00010000
+
+MAX_LOADED_BOX = 64 << 20
+"""The largest ``moov`` or ``moof`` read into memory (a real one is kilobytes)."""
 
 _TFHD_BASE_DATA_OFFSET = 0x000001
 _TFHD_SAMPLE_DESCRIPTION_INDEX = 0x000002
@@ -194,6 +200,8 @@ def _top_level(handle: BinaryIO, size: int) -> list[_Box]:
 
 def _load(handle: BinaryIO, box: _Box) -> tuple[bytes, _Box]:
     """A top-level box's bytes, with the box re-based so its header is at offset 0."""
+    if box.end - box.start > MAX_LOADED_BOX:
+        raise _Malformed(f"{box.kind} box at byte {box.start} is {box.end - box.start} bytes long")
     handle.seek(box.start)
     data = handle.read(box.end - box.start)
     if len(data) != box.end - box.start:
@@ -530,6 +538,27 @@ def read_segment(path: Path, init: TrackInit | None = None) -> SegmentInfo:
             return _summarize(fragments, moofs, top, size)
         except _Malformed as exc:
             raise MediaError(f"{path.name}: {exc}") from exc
+
+
+def decode_time_fields(data: bytes) -> list[tuple[int, int]]:
+    """Where the decode time of every fragment of the media segment ``data`` is written: the
+    offset of each ``tfdt`` value and its width in bytes (4 or 8). Raises :class:`MediaError`
+    for garbage or truncated boxes, or a segment without a decode time."""
+    fields = []
+    try:
+        for moof in (box for box in _children(data, 0, len(data)) if box.kind == "moof"):
+            for traf in (box for box in _boxes_of(data, moof) if box.kind == "traf"):
+                for tfdt in (box for box in _boxes_of(data, traf) if box.kind == "tfdt"):
+                    cursor = _Cursor(data, tfdt)
+                    version, _ = cursor.full_header()
+                    width = 8 if version == 1 else 4
+                    fields.append((cursor.pos, width))
+                    cursor.take(width)  # refuses a tfdt too short for its value
+    except _Malformed as exc:
+        raise MediaError(f"not a readable CMAF media segment: {exc}") from exc
+    if not fields:
+        raise MediaError("not a CMAF media segment: no fragment decode time (tfdt) found")
+    return fields
 
 
 def _summarize(

@@ -8,10 +8,10 @@ media samples are untouched.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from fractions import Fraction
 
+from transcode.cmaf import decode_time_fields
 from transcode.errors import MediaError
 
 
@@ -52,45 +52,15 @@ def chunk_offset(first_frame: int, frame_rate: Fraction, timescale: int) -> int:
 def rebase_segment(data: bytes, offset: int) -> bytes:
     """The media segment ``data`` with every fragment's decode time moved by ``offset`` ticks.
 
-    Only the ``tfdt`` values change, in place; a 32-bit ``tfdt`` that would overflow is refused.
+    Only the ``tfdt`` values change, in place (found by :mod:`transcode.cmaf`'s box reader); a
+    32-bit ``tfdt`` that would overflow is refused.
     """
     out = bytearray(data)
-    found = 0
-    for moof_start, moof_end in _boxes(out, 0, len(out), b"moof"):
-        for traf_start, traf_end in _boxes(out, moof_start + 8, moof_end, b"traf"):
-            for start, _end in _boxes(out, traf_start + 8, traf_end, b"tfdt"):
-                version = out[start + 8]
-                if version == 1:
-                    (value,) = struct.unpack_from(">Q", out, start + 12)
-                    struct.pack_into(">Q", out, start + 12, value + offset)
-                else:
-                    (value,) = struct.unpack_from(">I", out, start + 12)
-                    if value + offset >= 2**32:
-                        raise MediaError("decode time overflows a 32-bit tfdt box")
-                    struct.pack_into(">I", out, start + 12, value + offset)
-                found += 1
-    if not found:
-        raise MediaError("not a CMAF media segment: no fragment decode time (tfdt) found")
+    for position, width in decode_time_fields(data):
+        value = int.from_bytes(out[position : position + width], "big") + offset
+        if value >= 2 ** (8 * width):
+            raise MediaError(f"decode time overflows a {8 * width}-bit tfdt box")
+        if value < 0:
+            raise MediaError("decode time would fall before zero")
+        out[position : position + width] = value.to_bytes(width, "big")
     return bytes(out)
-
-
-def _boxes(data: bytearray, start: int, end: int, kind: bytes) -> list[tuple[int, int]]:
-    """(start, end) of each box of type ``kind`` directly inside ``data[start:end]``."""
-    found = []
-    pos = start
-    while pos + 8 <= end:
-        size, box = struct.unpack_from(">I4s", data, pos)
-        header = 8
-        if size == 1:
-            if pos + 16 > end:
-                break
-            (size,) = struct.unpack_from(">Q", data, pos + 8)
-            header = 16
-        elif size == 0:
-            size = end - pos
-        if size < header or pos + size > end:
-            raise MediaError(f"damaged box at byte {pos}")
-        if box == kind:
-            found.append((pos, pos + size))
-        pos += size
-    return found

@@ -1,3 +1,4 @@
+import contextlib
 import io
 import itertools
 import re
@@ -6,10 +7,20 @@ from pathlib import Path
 
 import av
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from transcode.cmaf import SegmentInfo, TrackInit, read_init, read_segment
+from transcode.cmaf import (
+    MAX_LOADED_BOX,
+    SegmentInfo,
+    TrackInit,
+    decode_time_fields,
+    read_init,
+    read_segment,
+)
 from transcode.errors import MediaError
 from transcode.ffmpeg import base_args, run_ffmpeg
+from transcode.stitch import rebase_segment
 
 CLIP_S = 7
 FPS = 50
@@ -454,3 +465,82 @@ def test_a_muxed_init_with_two_tracks_is_refused(ffmpeg, tmp_path):
     run_ffmpeg(ffmpeg, args)
     with pytest.raises(MediaError, match="2 tracks"):
         read_init(clip)
+
+
+# -- damaged and hostile boxes -------------------------------------------------------------------
+
+
+def _read_all_ways(path: Path, init: TrackInit | None) -> None:
+    """Every entry point of the box reader on one file: a result or a MediaError, nothing else."""
+    data = path.read_bytes()
+    for read in (
+        lambda: read_init(path),
+        lambda: read_segment(path, init),
+        lambda: read_segment(path),
+        lambda: decode_time_fields(data),
+        lambda: rebase_segment(data, 12_800),
+    ):
+        with contextlib.suppress(MediaError):
+            read()
+
+
+def test_every_truncation_of_an_init_and_a_segment_is_refused_clearly(ladder, tmp_path):
+    init_path = ladder / "360p" / "init.mp4"
+    init = read_init(init_path)
+    segment = segment_paths(ladder / "360p")[0].read_bytes()
+    damaged = tmp_path / "cut.mp4"
+    head = segment[:4096]  # the moof and the start of the mdat: every cut in the boxes read
+    for whole in (init_path.read_bytes(), head + segment[4096:]):
+        cuts = range(len(whole)) if len(whole) <= 4096 else [*range(4096), len(whole) - 1]
+        for cut in cuts:
+            damaged.write_bytes(whole[:cut])
+            _read_all_ways(damaged, init)
+    damaged.write_bytes(segment[:1000])
+    with pytest.raises(MediaError, match=r"truncated|cut short|too short"):
+        read_segment(damaged, init)
+
+
+@given(data=st.data())
+@settings(max_examples=400, deadline=None, derandomize=True)
+def test_garbage_and_flipped_bytes_are_refused_clearly(ladder, tmp_path_factory, data):
+    init_path = ladder / "360p" / "init.mp4"
+    segment = segment_paths(ladder / "360p")[0].read_bytes()
+    source = data.draw(st.sampled_from([init_path.read_bytes(), segment[:3000]]))
+    damaged = bytearray(source)
+    for _ in range(data.draw(st.integers(1, 8))):
+        at = data.draw(st.integers(0, len(damaged) - 1))
+        damaged[at] = data.draw(st.integers(0, 255))
+    if data.draw(st.booleans()):  # a size field set to an extreme
+        at = data.draw(st.integers(0, len(damaged) - 4))
+        extreme = data.draw(st.sampled_from([0, 1, 7, 8, 0xFFFFFFFF, 0x7FFFFFFF]))
+        damaged[at : at + 4] = extreme.to_bytes(4, "big")
+    path = tmp_path_factory.getbasetemp() / "fuzzed.m4s"
+    path.write_bytes(bytes(damaged))
+    _read_all_ways(path, read_init(init_path))
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (b"\x00" * 64, "no box"),
+        (struct.pack(">I4s", 1, b"moof") + struct.pack(">Q", 2**62), "needs"),
+        (struct.pack(">I4s", 0xFFFFFFFF, b"moov"), "needs"),
+        (box("moof", box("traf", full_box("tfdt", 1, 0, b"\x00\x01"))), "too short"),
+        (box("moof", box("traf", box("free", b""))), "no fragment decode time"),
+        (struct.pack(">I4s", 4, b"moof"), "impossible size"),
+    ],
+    ids=["zeros", "64-bit-size-past-the-end", "size-past-the-end", "short-tfdt", "no-tfdt",
+         "size-below-its-header"],
+)  # fmt: skip
+def test_hostile_boxes_are_named(data, said):
+    with pytest.raises(MediaError, match=said):
+        rebase_segment(data, 1)
+
+
+def test_a_huge_moov_is_refused_without_being_read(tmp_path):
+    path = tmp_path / "huge.mp4"
+    with path.open("wb") as handle:  # sparse: a moov claiming more than the reader loads
+        handle.write(struct.pack(">I4s", MAX_LOADED_BOX + 16, b"moov"))
+        handle.truncate(MAX_LOADED_BOX + 16)
+    with pytest.raises(MediaError, match="bytes long"):
+        read_init(path)
