@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from catalog.models import Segment
+from catalog.services import WindowHistory
 
 SOURCE = "source"
 
@@ -50,17 +51,26 @@ def master_playlist(variants: Sequence[Variant], uri: str) -> str:
 
 
 def media_playlist(
-    segments: Sequence[Segment], variant: str, segment_uri: str, *, ended: bool
+    segments: Sequence[Segment],
+    variant: str,
+    segment_uri: str,
+    *,
+    ended: bool,
+    history: WindowHistory | None = None,
 ) -> str:
     """A media playlist of ``segments`` for ``variant``; ``segment_uri`` is formatted with the
     segment id and variant. Live (no ENDLIST) unless ``ended``. A segment that lacks the variant
-    is left out and the next one is marked as a discontinuity."""
+    is left out and the next one is marked as a discontinuity. A sliding window passes the
+    ``history`` of what slid out of it: the discontinuities counted there become the
+    EXT-X-DISCONTINUITY-SEQUENCE, so a player keeps its timeline when a marked segment leaves
+    the window."""
+    history = history or WindowHistory(discontinuities=0, seen=False, previous_missing=False)
     chosen: list[tuple[Segment, bool]] = []
-    skipped = False
+    skipped = history.previous_missing and history.seen
     for segment in segments:
         has = variant == SOURCE or any(r.variant == variant for r in segment.renditions)
         if not has:
-            skipped = bool(chosen)
+            skipped = bool(chosen) or history.seen
             continue
         chosen.append((segment, segment.discontinuity or skipped))
         skipped = False
@@ -71,7 +81,9 @@ def media_playlist(
         f"#EXT-X-TARGETDURATION:{max(target, 1)}",
         f"#EXT-X-MEDIA-SEQUENCE:{chosen[0][0].sequence if chosen else 0}",
     ]
-    if ended:
+    if history.discontinuities:
+        lines.append(f"#EXT-X-DISCONTINUITY-SEQUENCE:{history.discontinuities}")
+    if ended and not history.seen:
         lines.append("#EXT-X-PLAYLIST-TYPE:VOD")
     for segment, discontinuity in chosen:
         if discontinuity:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, or_, select, true, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, true, update
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from catalog import search
 from catalog.models import (
@@ -23,6 +23,7 @@ from catalog.models import (
     JobKind,
     JobStatus,
     Rendition,
+    RenditionSegment,
     Segment,
     utcnow,
 )
@@ -518,6 +519,63 @@ def recent_segments(
         return session.scalars(query.order_by(Segment.sequence)).all()
     newest = session.scalars(query.order_by(Segment.sequence.desc()).limit(limit)).all()
     return list(reversed(newest))
+
+
+@dataclass(frozen=True)
+class WindowHistory:
+    """What a sliding window's playlist must know of the segments that slid out of it."""
+
+    discontinuities: int
+    """Discontinuities marked before the window, in the variant: the playlist's
+    EXT-X-DISCONTINUITY-SEQUENCE (RFC 8216, 4.3.3.3)."""
+    seen: bool
+    """Some segment before the window has the variant."""
+    previous_missing: bool
+    """The segment just before the window lacks the variant."""
+
+
+def window_history(
+    asset_id: str, first_sequence: int, variant: str | None, *, session: Session
+) -> WindowHistory:
+    """The history of the asset's segments before ``first_sequence`` in ``variant`` (the source
+    with ``None``). A segment is marked as a discontinuity when it is flagged one, or, in a
+    rung, when the segment before it lacks the rung and an earlier one has it (the player
+    skips the missing ones): the rule ``api.playlists.media_playlist`` applies in the window.
+    Counted in the database, so a playlist of a day-long recording costs no more than a short
+    one."""
+    seg, prev, earlier = aliased(Segment), aliased(Segment), aliased(Segment)
+    before = and_(seg.asset_id == asset_id, seg.sequence < first_sequence)
+    if variant is None:
+        counted = session.scalar(
+            select(func.count()).select_from(seg).where(before, seg.discontinuity.is_(True))
+        )
+        seen = session.scalar(select(exists().where(before)))
+        return WindowHistory(discontinuities=counted or 0, seen=bool(seen), previous_missing=False)
+
+    def has(row: Any) -> ColumnElement[bool]:
+        rendition = aliased(RenditionSegment)
+        return exists().where(rendition.segment_id == row.id, rendition.variant == variant)
+
+    skipped = and_(
+        exists().where(prev.asset_id == asset_id, prev.sequence == seg.sequence - 1, ~has(prev)),
+        exists().where(earlier.asset_id == asset_id, earlier.sequence < seg.sequence, has(earlier)),
+    )
+    counted = session.scalar(
+        select(func.count())
+        .select_from(seg)
+        .where(before, has(seg), or_(seg.discontinuity.is_(True), skipped))
+    )
+    seen = session.scalar(select(exists().where(before, has(seg))))
+    missing = session.scalar(
+        select(
+            exists().where(
+                prev.asset_id == asset_id, prev.sequence == first_sequence - 1, ~has(prev)
+            )
+        )
+    )
+    return WindowHistory(
+        discontinuities=counted or 0, seen=bool(seen), previous_missing=bool(missing)
+    )
 
 
 def get_segment(segment_id: str, *, session: Session) -> Segment:

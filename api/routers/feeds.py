@@ -220,7 +220,12 @@ def _media(
     ends with ENDLIST once the recording is finished."""
     segments = services.recent_segments(asset.id, session=session, limit=limit)
     ended = asset.status is not AssetStatus.RECORDING
-    body = media_playlist(segments, variant, _segment_uri(settings, token), ended=ended)
+    history = None
+    if limit is not None and segments:
+        rung = None if variant == SOURCE else variant
+        history = services.window_history(asset.id, segments[0].sequence, rung, session=session)
+    uri = _segment_uri(settings, token)
+    body = media_playlist(segments, variant, uri, ended=ended, history=history)
     return Response(body, media_type=HLS, headers=_NO_CACHE)
 
 

@@ -1,7 +1,13 @@
+import uuid
 from datetime import UTC, datetime
 
+import pytest
+
 from api.playlists import SOURCE, master_playlist, media_playlist, variants_of
+from catalog import services
 from catalog.models import RenditionSegment, Segment
+from infra.core.database import session_scope
+from tests.conformance import check_master_playlist, check_media_playlist
 
 
 def seg(sequence, start, *, variants=(), discontinuity=False):
@@ -57,3 +63,52 @@ def test_master_lists_rungs_then_source():
     text = master_playlist(variants, "live/{variant}.m3u8")
     assert "RESOLUTION=640x360" in text
     assert text.splitlines()[-1] == "live/source.m3u8"
+
+
+def test_every_live_playlist_reads_back_to_the_letter():
+    segments = [seg(0, 0.0, variants=["360p"]), seg(1, 2.0), seg(2, 4.0, variants=["360p"])]
+    check_master_playlist(master_playlist(variants_of(segments), "live/{variant}.m3u8"))
+    for variant in (SOURCE, "360p"):
+        for ended in (False, True):
+            check_media_playlist(media_playlist(segments, variant, URI, ended=ended))
+
+
+LACKS_RUNG = {0, 9, 10, 22}
+FLAGGED = {5, 17, 23}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("variant", [SOURCE, "360p"])
+def test_a_sliding_window_counts_the_discontinuities_that_left_it(sessions, variant):
+    # RFC 8216 6.2.2: a server that removes a discontinuity tag from a live playlist increments
+    # EXT-X-DISCONTINUITY-SEQUENCE, or a player loses track of which timeline it is on.
+    with session_scope(sessions) as session:
+        event = services.create_event(f"Window {uuid.uuid4().hex[:8]}", session=session)
+        feed = services.add_live_feed(event, "cam 1", "srt://127.0.0.1:9000", session=session)
+        asset = services.live_asset(feed, session=session)
+        for n in range(30):
+            row = seg(n, 2.0 * n, variants=[] if n in LACKS_RUNG else ["360p"])
+            row.id, row.key = str(uuid.uuid4()), f"{asset.id}/{n}"
+            row.discontinuity = n in FLAGGED
+            for rendition in row.renditions:
+                rendition.key = f"{row.key}.360p"
+            services.add_segment(asset, row, session=session)
+        everything = services.recent_segments(asset.id, session=session)
+        full = check_media_playlist(media_playlist(everything, variant, URI, ended=False))
+        marked = {s.uri: s.discontinuity for s in full.segments}
+        order = [s.uri for s in full.segments]
+        assert sum(marked.values()) == (3 if variant == SOURCE else 4)  # 11 follows a gap
+        rung = None if variant == SOURCE else variant
+        for start in range(len(everything) - 6):
+            window = everything[start : start + 6]
+            history = services.window_history(asset.id, window[0].sequence, rung, session=session)
+            text = media_playlist(window, variant, URI, ended=False, history=history)
+            shown = check_media_playlist(text)
+            if not shown.segments:
+                continue
+            # The window marks what the whole playlist marks, and counts what slid out.
+            assert {s.uri: s.discontinuity for s in shown.segments} == {
+                s.uri: marked[s.uri] for s in shown.segments
+            }
+            left = order[: order.index(shown.segments[0].uri)]
+            assert (shown.discontinuity_sequence or 0) == sum(marked[uri] for uri in left)

@@ -21,6 +21,7 @@ from catalog import webhooks as webhook_service
 from catalog.models import Role, Usage, utcnow
 from infra.core.database import session_scope
 from ingest.files import FeedFile, ingest_files
+from tests.conformance import check_master_playlist, check_media_playlist, check_mpd
 from tests.workers.test_pipeline import wait_for
 from tests.workers.test_webhooks import Receiver
 
@@ -300,6 +301,7 @@ def test_playlists_are_signed_and_a_leaked_one_stops_working(world, sessions):
     )
     master = player.get(f"/v1/assets/{world.a1}/hls/master.m3u8")
     assert master.status_code == 200
+    check_master_playlist(master.text)  # signing keeps every playlist to the letter
     uris = _uris(master.text)
     assert uris and all("token=" in uri for uri in uris)
     token = uris[0].split("token=", 1)[1]
@@ -307,10 +309,12 @@ def test_playlists_are_signed_and_a_leaked_one_stops_working(world, sessions):
     bare = httpx.Client(base_url=f"{world.api}/v1/assets/{world.a1}/hls/", timeout=30)
     media = bare.get(uris[0])
     assert media.status_code == 200
+    check_media_playlist(media.text)
     segment = next(u for u in _uris(media.text) if ".m4s" in u)
     assert bare.get(media.url.join(segment)).status_code == 307
     mpd = player.get(f"/v1/assets/{world.a1}/hls/manifest.mpd").text
     assert "token=" in mpd
+    check_mpd(mpd)
     # ... but only for that recording, only untampered, and only until it expires.
     assert (
         bare.get(f"{world.api}/v1/assets/{world.a2}/hls/master.m3u8?token={token}").status_code

@@ -23,6 +23,7 @@ from ingest.clock_sync import picture_at
 from ingest.live.spool import LiveRuntime, drain
 from ingest.live.supervisor import Supervisor
 from tests import staff
+from tests.conformance import check_master_playlist, check_media_playlist
 from tests.conftest import free_port
 from tests.transcode.test_media import decoded_frames
 from transcode import framecode
@@ -151,7 +152,9 @@ def test_live_playlists_play_and_gain_renditions(live_event, sessions, api_url, 
     master = staff.get(f"{api_url}/v1/feeds/{cam1}/live.m3u8")
     assert master.status_code == 200
     assert "live/360p.m3u8" in master.text and "live/source.m3u8" in master.text
+    check_master_playlist(master.text)
     media = staff.get(f"{api_url}/v1/feeds/{cam1}/live/360p.m3u8").text
+    check_media_playlist(media)
     assert "#EXT-X-ENDLIST" not in media and "#EXT-X-PROGRAM-DATE-TIME:" in media
     # The master's URIs carry a media token: a player needs nothing else.
     signed = next(line for line in master.text.splitlines() if line.startswith("live/source"))
@@ -306,6 +309,7 @@ def test_stop_and_restart_leaves_a_recorded_gap_and_nothing_lost(live_event, ses
     # Nothing lands while stopped (renditions of the last segments may still arrive).
     assert [r[:5] for r in segments_of(sessions, cam2)] == [r[:5] for r in stopped]
     recording = staff.get(f"{api_url}/v1/feeds/{cam2}/live/source.m3u8").text
+    check_media_playlist(recording)
     assert recording.rstrip().endswith("#EXT-X-ENDLIST")
     with session_scope(sessions) as session:
         asset_id = services.find_live_asset(cam2, session=session).id
@@ -314,6 +318,7 @@ def test_stop_and_restart_leaves_a_recorded_gap_and_nothing_lost(live_event, ses
     assert asset["playlist_url"].split("?")[0].endswith(f"/v1/assets/{asset_id}/recording.m3u8")
     assert staff.get(f"{api_url}/v1/assets/{asset_id}/download").status_code == 409
     vod = staff.get(f"{api_url}/v1/assets/{asset_id}/recording/source.m3u8").text
+    check_media_playlist(vod)
     assert "#EXT-X-PLAYLIST-TYPE:VOD" in vod and vod.count("#EXTINF") == len(stopped)
     assert staff.post(f"{api_url}/v1/feeds/{cam2}/start").status_code == 202
     wait_until(lambda: len(segments_of(sessions, cam2)) >= len(stopped) + 2)

@@ -7,6 +7,7 @@ from pathlib import Path
 import av
 import pytest
 
+from tests.conformance import check_master_playlist, check_media_playlist, check_mpd
 from tests.transcode.test_cmaf import CLIP_S, FPS, VIDEO, encode_ladder
 from transcode.cmaf import SegmentInfo, TrackInit, read_init, read_segment
 from transcode.errors import MediaError
@@ -388,3 +389,18 @@ def test_mpd_plays_every_frame_in_ffmpeg(ffmpeg, published):
     )
     frames = [line for line in result.stdout.splitlines() if not line.startswith("#")]
     assert len(frames) == CLIP_S * FPS
+
+
+def test_every_playlist_and_the_mpd_read_back_to_the_letter(published):
+    # Read back by parsers that are not Vantage's own, against RFC 8216 and ISO/IEC 23009-1.
+    master = check_master_playlist((published / "main.m3u8").read_text())
+    assert len(master.playlists) == len(VIDEO) and len(master.iframe_playlists) == len(VIDEO)
+    for name in (*VIDEO, "audio"):
+        media = check_media_playlist((published / name / "index.m3u8").read_text())
+        assert media.is_endlist and media.playlist_type == "vod"
+        assert sum(s.duration for s in media.segments) >= CLIP_S
+    for name in VIDEO:
+        iframes = check_media_playlist((published / name / "iframes.m3u8").read_text())
+        assert iframes.is_i_frames_only and all(s.byterange for s in iframes.segments)
+    mpd = check_mpd((published / "main.mpd").read_text())
+    assert len(mpd.periods[0].adaptation_sets) == 2
