@@ -122,17 +122,24 @@ def rules_for(marker: Marker, *, session: Session) -> list[ReplayRule]:
 # -- where the pictures come from ---------------------------------------------------------------
 
 
-def coverage(feed: Feed, start_s: float, end_s: float, *, session: Session) -> Coverage:
-    """The newest recording of ``feed`` that covers [start_s, end_s] without a hole.
+def coverage(
+    feed: Feed, start_s: float, end_s: float, *, session: Session, asset_id: str | None = None
+) -> Coverage:
+    """The newest recording of ``feed`` that covers [start_s, end_s] without a hole (only the
+    recording ``asset_id`` when given: the one an order was checked on).
 
     Raises :class:`BadRequest` naming the feed when the range is outside what it recorded or
     crosses a gap in its recording.
     """
-    assets = session.scalars(
-        select(Asset)
-        .where(Asset.feed_id == feed.id, Asset.status != AssetStatus.FAILED)
-        .order_by(Asset.created_at.desc())
-    ).all()
+    query = select(Asset).where(Asset.feed_id == feed.id, Asset.status != AssetStatus.FAILED)
+    if asset_id is not None:
+        query = query.where(Asset.id == asset_id)
+    assets = session.scalars(query.order_by(Asset.created_at.desc())).all()
+    if asset_id is not None and not assets:
+        raise BadRequest(
+            f"recording {asset_id} of feed {feed.name}, which the replay was ordered from, is "
+            "gone or failed"
+        )
     everything: list[tuple[str, float, float]] = []
     for asset in assets:
         if asset.kind is AssetKind.FILE:
@@ -204,6 +211,24 @@ def create_replay(
     session.add(replay)
     session.flush()
     return replay
+
+
+def pinned_sources(replay: Replay, *, session: Session) -> list[Coverage]:
+    """What each of the replay's recordings covers now, in the order's order: the recordings
+    pinned when it was ordered (and its rights checked on), never another recording of the
+    same feed made since. A live recording has grown since; it must still cover the range."""
+    if not replay.sources:
+        raise BadRequest(f"replay {replay.id} records no recordings to cut from")
+    return [
+        coverage(
+            services.get_feed(source.feed_id, session=session),
+            replay.clock_start_s,
+            replay.clock_end_s,
+            session=session,
+            asset_id=source.asset_id,
+        )
+        for source in replay.sources
+    ]
 
 
 def get_replay(replay_id: str, *, session: Session) -> Replay:

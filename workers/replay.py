@@ -53,15 +53,12 @@ def _replay(run: JobRun) -> Record:
         kind, start_s, end_s = replay.kind, replay.clock_start_s, replay.clock_end_s
         options = dict(replay.options)
         event_id = replay.event_id
-        # Coverage again, now: a live recording has grown since the order, and must still
-        # cover the range (its segments may have been removed since).
-        sources = []
-        for feed_id in replay.feed_ids:
-            feed = services.get_feed(feed_id, session=session)
-            found = replay_service.coverage(feed, start_s, end_s, session=session)
-            sources.append(
-                _Source(feed.id, feed.name, feed.angle_deg, found.asset_id, found.pieces)
-            )
+        # The recordings the order was checked on, covering the range now (a live one has
+        # grown since; its segments may have been removed since).
+        sources = [
+            _Source(found.feed_id, found.feed, found.angle_deg, found.asset_id, found.pieces)
+            for found in replay_service.pinned_sources(replay, session=session)
+        ]
     folder = run.scratch
     steps = len(sources) + 2
     began = time.perf_counter()
@@ -78,7 +75,8 @@ def _replay(run: JobRun) -> Record:
             ctx.ffmpeg,
             pieces,
             CutRequest(start_s, end_s),
-            folder / f"{kind.value}-{keys.safe_name(source.feed)}.mp4",
+            # Named by the feed's id: two feed names may make the same safe file name.
+            folder / f"{kind.value}-{source.feed_id}.mp4",
             timeout_s=ctx.settings.media.transcode_timeout_s,
         )
         done += 1
@@ -163,6 +161,7 @@ def _compose(
                 {
                     "kind": "angle",
                     "feed": source.feed,
+                    "feed_id": source.feed_id,
                     "frames": clip.frames,
                     "first_frame": clip.first_source_frame,
                     "last_frame": clip.last_source_frame,

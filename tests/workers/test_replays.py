@@ -338,3 +338,55 @@ def test_a_broadcaster_has_a_bounded_number_of_orders_in_flight(match, sessions)
         for replay in [*placed[1:], host, again]:  # never sent: close them
             job = services.get_job(replay.job_id, session=session)
             services.finish_job(job, session=session, error="test order, never sent")
+
+
+@pytest.mark.media
+def test_outputs_are_named_by_feed_id_and_cut_from_the_recordings_ordered(
+    embedded, sessions, store, worker, api_url, ffmpeg, media_dir
+):
+    from catalog import replays as replay_service
+    from infra.core.queue import JOB_TASKS, send_job
+
+    ring = camera_ring(3)
+    clips = {
+        camera.name: render_scene_camera(
+            ffmpeg, camera, media_dir / f"pinned-{camera.name}.mp4", first_frame=0, frames=50
+        )
+        for camera in ring
+    }
+    with session_scope(sessions) as session:
+        event_id = services.create_event(f"Pinned sources {RUN_ID}", session=session).id
+    # Two feed names that make one safe file name ("cam_1"): by name, one angle overwrote the other.
+    first = [FeedFile("cam 1", clips["cam1"], 0.0), FeedFile("cam_1", clips["cam2"], 0.0)]
+    assert all(o.ok for o in ingest_files(event_id, first, settings=embedded, sessions=sessions,
+                                          store=store))  # fmt: skip
+    with session_scope(sessions) as session:
+        feeds = {
+            f.name: f.id for f in services.get_event(event_id, session=session, detail=True).feeds
+        }
+        replay = replay_service.place_order(
+            replay_service.ReplayOrder(
+                event_id=event_id, kind=ReplayKind.ANGLES, start_s=0.4, end_s=1.2,
+                feed_ids=[feeds["cam 1"], feeds["cam_1"]],
+            ),
+            session=session,
+        )  # fmt: skip
+        replay_id, job_id = replay.id, replay.job_id
+        ordered_from = {s.feed_id: s.asset_id for s in replay.sources}
+    # Between the order and its run, a newer recording of "cam 1" (another camera's picture)
+    # covers the same range: the replay is still cut from the recording it was checked on.
+    again = [FeedFile("cam 1", clips["cam3"], 0.0)]
+    assert all(o.ok for o in ingest_files(event_id, again, settings=embedded, sessions=sessions,
+                                          store=store))  # fmt: skip
+    send_job(embedded, JOB_TASKS["replay"], job_id)
+    [job] = wait_for(sessions, [job_id], timeout=240)
+    assert job.status is JobStatus.SUCCEEDED, job.error
+    done = staff.get(f"{api_url}/v1/replays/{replay_id}").json()
+    assert sorted(o["name"] for o in done["outputs"]) == sorted(
+        f"angles-{feeds[name]}.mp4" for name in ("cam 1", "cam_1")
+    )
+    assert {s["feed_id"]: s["asset_id"] for s in done["sources"]} == ordered_from
+    for output in done["outputs"]:
+        wanted = 0 if output["feed"] == "cam 1" else 1  # cam1's and cam2's pictures, not cam3's
+        found = codes(output["url"])
+        assert found and all(code is not None and code.camera == wanted for code in found), output

@@ -32,7 +32,8 @@ export async function showReplay(ctx, replayId) {
     const isVideo = /\.(mp4|mov|m4v)$/i.test(out.name);
     outputs.append(h("figure", { class: "output", dataset: { name: out.name } },
       isVideo ? h("video", { src: out.url, controls: true, muted: true, preload: "auto", playsinline: true }) : null,
-      h("figcaption", {}, h("strong", { text: out.name }), ` ${out.kind}${out.feed ? ` · ${out.feed}` : ""} · ${out.frames} frames · `,
+      // An angle's file is named by its feed's id; the editor reads the camera's name.
+      h("figcaption", {}, h("strong", { text: out.feed || out.name }), ` ${out.kind} · ${out.frames} frames · `,
         h("a", { href: out.url, download: out.name, text: "download" }))));
   }
   const bundle = replay.package_url || replay.download_url;
