@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, true, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from catalog import search
+from catalog import keys, search, states
 from catalog.models import (
     Asset,
     AssetKind,
@@ -24,6 +24,7 @@ from catalog.models import (
     JobStatus,
     Rendition,
     RenditionSegment,
+    Replay,
     Segment,
     utcnow,
 )
@@ -376,6 +377,25 @@ def retry_or_bury_job(job: Job, reason: str, *, session: Session) -> bool:
     job.heartbeat_at = None
     session.flush()
     return True
+
+
+def leftovers_of(job: Job, *, session: Session) -> list[str]:
+    """After ``job`` ended without a result (failed for good, or dead): the recording it was
+    making says why when nothing of its ladder was published, and the storage prefixes of its
+    unpublished partial outputs are returned, for the caller to remove once this commits.
+    Whoever ends the job (its worker, or the reconciler burying it) calls this, so nothing
+    half-made is left behind and no recording stays ``processing``."""
+    if job.kind is JobKind.LADDER and job.asset_id is not None:
+        asset = session.get(Asset, job.asset_id)
+        if asset is not None and asset.master_playlist_key is None:
+            if asset.status in (AssetStatus.INGESTING, AssetStatus.PROCESSING, AssetStatus.FAILED):
+                states.fail_asset(asset, job.error)  # a finished live recording stays ready
+            return [keys.hls_prefix(asset.event_id, asset.feed_id, asset.id)]
+    if job.kind is JobKind.REPLAY:
+        replay = session.scalar(select(Replay).where(Replay.job_id == job.id))
+        if replay is not None and replay.package_key is None:
+            return [keys.replay_prefix(replay.event_id, replay.id)]
+    return []
 
 
 def requeue_job(job: Job, *, session: Session) -> None:

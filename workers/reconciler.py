@@ -26,6 +26,8 @@ from infra.core.queue import (
     send_webhook,
 )
 from infra.core.settings import Settings
+from infra.core.storage import ObjectStore
+from workers.runner import clear_leftovers
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +49,11 @@ normally runs well within this, and is not doubled while it waits in a busy queu
 WEBHOOK_BATCH = 1000
 
 
-def reconcile_once(settings: Settings, sessions: sessionmaker[Session]) -> Reconciled:
-    """One pass: stale running jobs are queued again (sent after the commit) or buried."""
+def reconcile_once(
+    settings: Settings, sessions: sessionmaker[Session], store: ObjectStore | None = None
+) -> Reconciled:
+    """One pass: stale running jobs are queued again (sent after the commit) or buried (their
+    partial outputs removed, their recording failed with the reason)."""
     stale_s = settings.jobs.stale_after_s
     requeued: list[tuple[str, str]] = []
     dead: list[str] = []
@@ -63,6 +68,7 @@ def reconcile_once(settings: Settings, sessions: sessionmaker[Session]) -> Recon
                 send_job_after_commit(session, settings, task, job.id)
             else:
                 dead.append(job.id)
+                clear_leftovers(session, store or ObjectStore(settings.storage), job)
     for job_id, _task in requeued:
         log.warning("job %s lost its worker; queued again", job_id)
     for job_id in dead:

@@ -16,13 +16,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from catalog import services
-from catalog.models import Asset, JobKind, utcnow
+from catalog.models import Asset, Job, JobKind, utcnow
 from infra.core import logs
-from infra.core.database import session_scope
+from infra.core.database import after_commit, session_scope
 from infra.core.errors import BadRequest, NotFound, VantageError
 from infra.core.metrics import (
     JOB_OUTCOMES,
@@ -30,6 +31,7 @@ from infra.core.metrics import (
     REPLAY_TO_DOWNLOADABLE,
 )
 from infra.core.queue import send_webhooks_after_commit
+from infra.core.storage import ObjectStore
 from transcode.errors import FFmpegTimeout, TranscodeError
 from transcode.probe import MediaInfo, probe, probe_url
 from workers.context import WorkerContext
@@ -131,7 +133,6 @@ def run_job(
     ctx: WorkerContext,
     work: Work,
     *,
-    on_failure: Callable[[JobRun], None] | None = None,
     needs_asset: bool = True,
 ) -> Outcome:
     """Run ``work`` for job ``job_id`` and record what happened. Idempotent: the claim is a
@@ -145,6 +146,7 @@ def run_job(
         job = services.get_job(job_id, session=session)
         if job.attempts > job.max_attempts:
             services.retry_or_bury_job(job, job.error or "worker lost", session=session)
+            clear_leftovers(session, ctx.store, job)
             return Outcome.DEAD
         attempt, options = job.attempts, dict(job.options or {})
         kind, ordered_at, subject = str(job.kind), job.created_at, job.subject or ""
@@ -161,7 +163,7 @@ def run_job(
             ids = (asset.id, asset.event_id, asset.feed_id, asset.original_key)
             names = (feed.name, event.profile)
     with logs.context(job_id=job_id, asset_id=ids[0], feed_id=ids[2]):
-        outcome = _attempt(ctx, work, on_failure, job_id, attempt, ids, names, options)
+        outcome = _attempt(ctx, work, job_id, attempt, ids, names, options)
     observe(kind, outcome, time.monotonic() - started, ordered_at, subject)
     return outcome
 
@@ -184,7 +186,6 @@ def observe(
 def _attempt(
     ctx: WorkerContext,
     work: Work,
-    on_failure: Callable[[JobRun], None] | None,
     job_id: str,
     attempt: int,
     ids: tuple[str, str, str, str],
@@ -217,16 +218,12 @@ def _attempt(
                 send_webhooks_after_commit(session, ctx.settings, deliveries)
             return Outcome.SUCCEEDED
         except Exception as exc:  # noqa: BLE001 - every failure is recorded with its reason
-            return record_failure(ctx, run, exc, on_failure)
+            return record_failure(ctx, run, exc)
 
 
-def record_failure(
-    ctx: WorkerContext,
-    run: JobRun,
-    exc: BaseException,
-    on_failure: Callable[[JobRun], None] | None,
-) -> Outcome:
-    """Record a failed attempt: failed for the input's faults, retried or dead for the rest."""
+def record_failure(ctx: WorkerContext, run: JobRun, exc: BaseException) -> Outcome:
+    """Record a failed attempt: failed for the input's faults, retried or dead for the rest.
+    A job that ends here leaves nothing half-made (``services.leftovers_of``)."""
     reason = reason_of(exc)
     final = is_input_fault(exc)
     with session_scope(ctx.sessions) as session:
@@ -240,13 +237,32 @@ def record_failure(
                 if services.retry_or_bury_job(job, reason, session=session)
                 else Outcome.DEAD
             )
+        if outcome is not Outcome.RETRY:
+            clear_leftovers(session, ctx.store, job)
     log.warning("job %s attempt %d: %s (%s)", run.job_id, run.attempt, reason, outcome.value)
-    if outcome is not Outcome.RETRY and on_failure is not None:
-        try:
-            on_failure(run)
-        except (VantageError, OperationalError, OSError) as cleanup_exc:
-            log.warning("job %s: cleanup after failure failed: %s", run.job_id, cleanup_exc)
     return outcome
+
+
+def clear_leftovers(session: Session, store: ObjectStore, job: Job) -> None:
+    """For a job that has just ended without a result (failed for good, or buried), by its
+    worker or by the reconciler: its recording says why, and its partial outputs are removed
+    once that is committed (``services.leftovers_of``)."""
+    job_id, prefixes = job.id, services.leftovers_of(job, session=session)
+    if prefixes:
+        after_commit(session, lambda: _remove(store, job_id, prefixes))
+
+
+def _remove(store: ObjectStore, job_id: str, prefixes: list[str]) -> None:
+    """A store that fails here leaves them to ``vantage storage verify``, which lists the
+    objects no row names."""
+    for prefix in prefixes:
+        try:
+            removed = store.delete_prefix(prefix)
+        except (VantageError, OSError, ClientError, BotoCoreError) as exc:
+            log.warning("job %s: its partial outputs under %s stay: %s", job_id, prefix, exc)
+        else:
+            if removed:
+                log.info("job %s: removed %d partial output(s) under %s", job_id, removed, prefix)
 
 
 @contextmanager

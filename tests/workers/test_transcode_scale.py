@@ -16,7 +16,7 @@ import av
 import pytest
 from sqlalchemy import select
 
-from catalog import services
+from catalog import keys, services
 from catalog.models import JobKind, JobStatus, Segment, utcnow
 from infra.core.database import session_scope
 from infra.core.queue import JOB_TASKS, send_job, worker_queues
@@ -175,11 +175,25 @@ def test_a_job_that_keeps_losing_its_worker_is_marked_dead(embedded, sessions, s
         job = services.get_job(outcome.ladder_job_id, session=session)
         job.status, job.attempts, job.max_attempts = JobStatus.RUNNING, 3, 3
         job.heartbeat_at = job.started_at = utcnow() - timedelta(minutes=10)
+        asset = services.get_asset(outcome.asset_id, session=session)
+        assert asset.status.value == "processing"
+        partial = keys.hls_prefix(asset.event_id, asset.feed_id, asset.id)
+        original = asset.original_key
+    # What its last worker uploaded before it was killed: segments of a ladder never published.
+    scratch = embedded.home / "partial.m4s"
+    scratch.write_bytes(b"\x00" * 1024)
+    for name in ("720p/init.mp4", "720p/seg_00000.m4s", "audio/seg_00000.m4s"):
+        store.put_file(scratch, partial + name)
     done = reconcile_once(side, sessions)
     assert outcome.ladder_job_id in done.dead
     with session_scope(sessions) as session:
         job = services.get_job(outcome.ladder_job_id, session=session)
         assert job.status is JobStatus.DEAD and "gave up after 3 attempts" in job.error
+        # Buried, the job leaves no recording "processing" forever, and no half-made ladder.
+        asset = services.get_asset(outcome.asset_id, session=session)
+        assert asset.status.value == "failed" and "gave up after 3 attempts" in asset.error
+    assert list(store.list_keys(partial)) == []
+    assert list(store.list_keys(original)) == [original]  # the recording itself is kept
 
 
 @pytest.mark.media

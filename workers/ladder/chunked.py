@@ -44,7 +44,7 @@ from transcode.profiles import Profile
 from transcode.stitch import chunk_offset, plan_chunks, rebase_segment
 from workers.context import WorkerContext
 from workers.ladder.plan import resolve_profile
-from workers.ladder.record import cmaf_renditions, record_ladder, remove_unpublished
+from workers.ladder.record import cmaf_renditions, record_ladder
 from workers.publish import publish_manifests, remove_stale, upload_files
 from workers.runner import JobRun, Outcome, backoff_s, heartbeat, record_failure
 
@@ -157,7 +157,7 @@ def encode_part(
             with heartbeat(ctx, job_id, every_s=10):
                 tracks = _encode(ctx, run, plan, frames, root)
         except Exception as exc:  # noqa: BLE001 - recorded on the job, the chord sees a marker
-            _retry_if_asked(ctx, run, record_failure(ctx, run, exc, remove_unpublished))
+            _retry_if_asked(ctx, run, record_failure(ctx, run, exc))
             return {"failed": str(exc)}
     with session_scope(ctx.sessions) as session:
         services.add_job_progress(job_id, 0.9 / _parts(ctx, job_id), session=session)
@@ -267,7 +267,7 @@ def stitch_ladder(
                 asset.interlaced = plan.deinterlace
                 services.finish_job(services.get_job(job_id, session=session), session=session)
         except Exception as exc:  # noqa: BLE001 - recorded on the job with its reason
-            return _retry_if_asked(ctx, run, record_failure(ctx, run, exc, remove_unpublished))
+            return _retry_if_asked(ctx, run, record_failure(ctx, run, exc))
     return Outcome.SUCCEEDED
 
 

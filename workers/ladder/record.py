@@ -9,26 +9,11 @@ from sqlalchemy.orm import Session
 
 from catalog import access, services, states
 from catalog.models import Rendition, utcnow
-from infra.core.database import session_scope
 from transcode.ladder import LadderPlan
 from transcode.manifests import IFRAME_PLAYLIST, MEDIA_PLAYLIST, Track
 from transcode.probe import MediaInfo
 from transcode.profiles import Profile
-from workers.ladder.plan import ladder_prefix
-from workers.runner import JobRun, Record, notify_after_commit
-
-
-def remove_unpublished(run: JobRun) -> None:
-    """After a final failure: the asset says why, and partial output of a ladder that was never
-    published is removed (an asset that already has a ladder keeps it, and stays ready)."""
-    with session_scope(run.ctx.sessions) as session:
-        asset = services.get_asset(run.asset_id, session=session)
-        job = services.get_job(run.job_id, session=session)
-        published = asset.master_playlist_key
-        if published is None:
-            states.fail_asset(asset, job.error)
-    if published is None:
-        run.ctx.store.delete_prefix(ladder_prefix(run))
+from workers.runner import Record, notify_after_commit
 
 
 def cmaf_renditions(

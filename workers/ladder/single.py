@@ -25,7 +25,6 @@ from workers.ladder.record import (
     cmaf_renditions,
     codecs_by_playlist,
     record_ladder,
-    remove_unpublished,
 )
 from workers.publish import publish_manifests, remove_stale, upload_files
 from workers.runner import JobRun, Outcome, Record, run_job
@@ -41,7 +40,7 @@ def run_ladder_job(job_id: str, ctx: WorkerContext) -> Outcome:
     so a re-run (a redelivered task, a retry, an operator's re-transcode) leaves the same keys
     and one set of rows.
     """
-    return run_job(job_id, ctx, _ladder, on_failure=remove_unpublished)
+    return run_job(job_id, ctx, _ladder)
 
 
 def _ladder(run: JobRun) -> Record | None:
