@@ -62,7 +62,9 @@ def allow_asset(
         request=request,
         session=session,
         missing=f"no asset with id {asset.id}",
-        record=record,
+        # A stream is audited once, when its token is issued (a request made with the key);
+        # its playlists and segments, fetched with the token, are decided again, not recorded.
+        record=record and caller.principal.bound_asset is None,
     )
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, delete, exists, false, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from catalog import rights
@@ -487,6 +487,20 @@ def audit(
         )
     )
     session.flush()
+
+
+AUDIT_BATCH = 5000
+
+
+def prune_audit(before: datetime, *, session: Session, batch: int = AUDIT_BATCH) -> int:
+    """Remove up to ``batch`` audit records older than ``before`` (the oldest first); how many.
+    Called in a loop, each batch in a transaction of its own, so SQLite's write lock is never
+    held for long."""
+    oldest = select(AuditRecord.id).where(AuditRecord.at < before).order_by(AuditRecord.at)
+    ids = list(session.scalars(oldest.limit(batch)))
+    if ids:
+        session.execute(delete(AuditRecord).where(AuditRecord.id.in_(ids)))
+    return len(ids)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalog import services, webhooks
+from catalog import access, services, webhooks
 from catalog.migrate import refresh_statistics
 from catalog.models import utcnow
 from infra.core.database import session_scope
@@ -123,7 +123,23 @@ def lost_deliveries(settings: Settings, sessions: sessionmaker[Session]) -> list
 
 
 STATISTICS_EVERY_S = 3600.0
-"""How often the embedded catalog's planner statistics are refreshed (SQLite only)."""
+"""How often the embedded catalog's planner statistics are refreshed (SQLite only), and the
+audit trail is trimmed to its retention."""
+
+
+def prune_audit(settings: Settings, sessions: sessionmaker[Session]) -> int:
+    """Remove the audit records older than ``api.audit_retention_days``, a batch at a time."""
+    before = utcnow() - timedelta(days=settings.api.audit_retention_days)
+    removed = 0
+    while True:
+        with session_scope(sessions) as session:
+            batch = access.prune_audit(before, session=session)
+        removed += batch
+        if batch < access.AUDIT_BATCH:
+            break
+    if removed:
+        log.info("removed %d audit record(s) older than %s", removed, before.date())
+    return removed
 
 
 def reconcile_forever(settings: Settings, sessions: sessionmaker[Session]) -> None:
@@ -134,6 +150,7 @@ def reconcile_forever(settings: Settings, sessions: sessionmaker[Session]) -> No
         try:
             reconcile_once(settings, sessions)
             if time.monotonic() >= statistics_due:
+                prune_audit(settings, sessions)
                 with sessions() as session:
                     engine = session.get_bind().engine
                 refresh_statistics(engine)

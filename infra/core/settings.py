@@ -145,6 +145,9 @@ class APISettings(BaseModel):
     media_rate_per_minute: int = Field(default=600, ge=1)
     """Playlist and segment requests one media token (one viewer) may make per minute; they do
     not draw on the key's own budget."""
+    audit_retention_days: int = Field(default=400, ge=1)
+    """How long delivery decisions stay in the audit trail: a rights year and a season of
+    disputes by default; the reconciler removes older records every hour."""
     session_ttl_s: int = Field(default=12 * 3600, ge=300, le=7 * 24 * 3600)
     """How long an editor stays signed in to the web UI (never past the key's own expiry)."""
     webhook_attempts: int = Field(default=6, ge=1, le=20)

@@ -654,3 +654,45 @@ def test_an_airing_cannot_be_back_dated_moved_or_reported_without_the_scope(worl
         ).all()
     assert len(reports) == 1 and reports[0].broadcaster_id == world.broadcasters["gaule"]
     assert datetime.fromisoformat(reports[0].reason.split("aired at ", 1)[1]) == aired
+
+
+def test_a_stream_is_audited_once_when_its_token_is_issued_and_old_records_expire(
+    world, sessions, embedded
+):
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from catalog.models import AuditRecord
+    from workers.reconciler import prune_audit
+
+    def streams() -> int:
+        with session_scope(sessions) as session:
+            return session.scalar(
+                select(func.count()).select_from(AuditRecord).where(
+                    AuditRecord.subject_id == world.a1, AuditRecord.action == "stream"
+                )
+            )  # fmt: skip
+
+    before = streams()
+    master = world.client("albion").get(f"/v1/assets/{world.a1}/hls/master.m3u8")
+    assert master.status_code == 200
+    assert streams() == before + 1  # the token's issue
+    bare = httpx.Client(base_url=f"{world.api}/v1/assets/{world.a1}/hls/", timeout=30)
+    for _ in range(3):  # a player polling its playlist and fetching segments
+        media = bare.get(_uris(master.text)[0])
+        assert media.status_code == 200
+        for segment in [u for u in _uris(media.text) if ".m4s" in u][:4]:
+            assert bare.get(media.url.join(segment)).status_code == 307
+    assert streams() == before + 1  # checked again each time, not written down again
+    # Retention: records older than api.audit_retention_days go, newer ones stay.
+    with session_scope(sessions) as session:
+        old = AuditRecord(
+            at=utcnow() - timedelta(days=embedded.api.audit_retention_days + 1), role="admin",
+            action="stream", subject_kind="asset", subject_id=world.a1, result="granted",
+            reason="an old decision",
+        )  # fmt: skip
+        session.add(old)
+    assert streams() == before + 2
+    assert prune_audit(embedded, sessions) >= 1
+    assert streams() == before + 1
