@@ -107,6 +107,9 @@ class LiveSettings(BaseModel):
     """A puller does not start (and says so) when the spool has less free space than this."""
     window_segments: int = Field(default=10, ge=3)
     """Segments in a live (sliding-window) playlist."""
+    hls_origins: list[str] = Field(default_factory=list)
+    """Origins (``https://cdn.example.com``) an HLS feed's playlists may send its puller to,
+    besides the feed's own: nothing else named in a playlist is fetched."""
 
 
 class JobSettings(BaseModel):

@@ -3,12 +3,15 @@ reconnects with backoff, and keeps the feed's state honest."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import shutil
 import signal
 import subprocess
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from catalog import access, services, states
 from catalog.models import FeedState, utcnow
 from infra.core.database import session_scope
 from infra.core.queue import send_webhooks_after_commit
+from ingest.live.gate import OriginGate, allowed_origins
 from ingest.live.spool import Anchor, LiveRuntime, commit_ready, drain
 from ingest.media.segmenter import (
     LIST_NAME,
@@ -23,12 +27,14 @@ from ingest.media.segmenter import (
     PullOptions,
     needs_mezzanine,
     parse_segment_list,
+    protocol_of,
     puller_args,
 )
 
 log = logging.getLogger(__name__)
 
 _TICK_S = 0.2
+_PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy", "no_proxy"})
 
 
 def new_session_name() -> str:
@@ -158,10 +164,31 @@ class FeedPuller(threading.Thread):
     ) -> tuple[bool, str, list[ClosedSegment]]:
         """Run one ffmpeg connection: whether it delivered any segment, why it ended, and the
         segments it closed."""
+        with contextlib.ExitStack() as stack:
+            gate = None
+            if protocol_of(source) == "hls":
+                live = self.runtime.settings.live
+                allowed = allowed_origins(source, live.hls_origins)
+                gate = stack.enter_context(OriginGate(allowed, timeout_s=live.timeout_s))
+                options = replace(options, http_proxy=gate.url)
+            got_any, why, closed = self._run_ffmpeg(source, session_dir, options)
+            refused = gate.summary() if gate else None
+        if refused:
+            why = refused if not got_any else f"{why}; {refused}"
+        return got_any, why, closed
+
+    def _run_ffmpeg(
+        self, source: str, session_dir: Path, options: PullOptions
+    ) -> tuple[bool, str, list[ClosedSegment]]:
         live = self.runtime.settings.live
         argv = [self.runtime.ffmpeg, *puller_args(source, session_dir, options)]
         stderr = (session_dir / "ffmpeg.log").open("wb")
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr)
+        # No proxy settings of this process reach ffmpeg: ``no_proxy`` would let a playlist
+        # naming a listed host past the origin gate.
+        env = {k: v for k, v in os.environ.items() if k.lower() not in _PROXY_VARIABLES}
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr, env=env
+        )
         stderr.close()
         got_any, last_progress, started = False, time.monotonic(), time.monotonic()
         format_note: str | None = None

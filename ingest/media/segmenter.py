@@ -17,7 +17,7 @@ _WHITELISTS = {
     "srt": "srt,udp",
     "rtmp": "rtmp,rtmps,tcp,tls",
     "rtsp": "rtsp,rtp,udp,tcp,tls",
-    "hls": "http,https,tcp,tls,crypto,hls",
+    "hls": "http,https,httpproxy,tcp,tls,crypto,hls",
     "file": "file",
 }
 
@@ -32,6 +32,8 @@ class PullOptions:
     """Give up on a source that sends nothing for this long."""
     realtime: bool = True
     """Read file sources at their own pace, as a camera would send them."""
+    http_proxy: str | None = None
+    """The origin gate an HLS pull fetches everything through (``ingest.live.gate``)."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ def puller_args(url: str, session_dir: Path, options: PullOptions) -> list[str]:
     elif protocol == "hls":
         # Start at the live edge: older segments would arrive in a burst and skew arrival time.
         args += ["-rw_timeout", timeout_us, "-live_start_index", "-1"]
+        if options.http_proxy:
+            args += ["-http_proxy", options.http_proxy]
     elif protocol == "rtmp":
         args += ["-rw_timeout", timeout_us]
     elif protocol == "file" and options.realtime:

@@ -379,6 +379,36 @@ def test_a_source_that_never_connects_ends_failed(sessions, supervisor, api_url)
     assert answer["enabled"] is False
 
 
+@pytest.mark.media
+def test_a_playlist_sending_the_puller_elsewhere_gets_nothing_from_there(
+    sessions, supervisor, api_url, ffmpeg, tmp_path
+):
+    from tests.ingest.test_gate import Origin, hls_stream
+
+    feed_origin, elsewhere = Origin(tmp_path / "feed"), Origin(tmp_path / "inside")
+    try:
+        for origin in (feed_origin, elsewhere):
+            origin.folder.mkdir(exist_ok=True)
+        hls_stream(ffmpeg, elsewhere.folder)  # what an internal service would answer
+        (feed_origin.folder / "master.m3u8").write_text(
+            "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000\n" + elsewhere.url + "/index.m3u8\n"
+        )
+        event = staff.post(f"{api_url}/v1/events", json={"name": "Hostile encoder"}).json()
+        feed = staff.post(
+            f"{api_url}/v1/events/{event['id']}/feeds",
+            json={"name": "cam1", "source": feed_origin.url + "/master.m3u8", "start": True},
+        ).json()
+        wait_until(lambda: feed_state(sessions, feed["id"])[0] is FeedState.FAILED, timeout=60)
+        answer = staff.get(f"{api_url}/v1/feeds/{feed['id']}").json()
+        assert "off the feed's origin" in answer["state_detail"], answer["state_detail"]
+        assert elsewhere.url + "/index.m3u8" in answer["state_detail"]
+        assert elsewhere.hits == []
+        assert feed_origin.hits.count("/master.m3u8") >= 1
+    finally:
+        feed_origin.close()
+        elsewhere.close()
+
+
 def test_bad_feed_requests_are_refused(api_url):
     event = staff.post(f"{api_url}/v1/events", json={"name": "Bad feeds"}).json()
     base = f"{api_url}/v1/events/{event['id']}/feeds"
