@@ -272,3 +272,86 @@ def test_the_ui_benchmark_times_an_editor_in_the_browser(browser, embedded, matc
     assert result["order_to_playing_s"] > 0
     assert result["goals"] == {"first_frame_p95_s": 1.5, "sync_error_max_frames": 1}
     assert set(result["met"]) == {"first_frame_p95_s", "sync_while_playing", "sync_after_steps"}
+
+
+HOSTILE = {
+    "name": '<script>window.pwned="name"</script>Xss Final',
+    "sport": "<img src=x onerror=\"window.pwned='sport'\">",
+    "venue": '"><svg onload="window.pwned=\'venue\'">Arena',
+}
+
+
+def test_every_text_a_user_typed_is_shown_as_text_under_a_policy_the_browser_enforces(
+    browser, api_url, sessions
+):
+    word = f"Xss{RUN_ID}"
+    made = staff.post(f"{api_url}/v1/events", json={**HOSTILE, "name": f"{HOSTILE['name']} {word}"})
+    assert made.status_code == 201, made.text
+    event = made.json()
+    feed = staff.post(
+        f"{api_url}/v1/events/{event['id']}/feeds",
+        json={"name": "cam1", "source": "srt://127.0.0.1:9000",
+              "position": "<iframe src=javascript:window.pwned='position'>"},
+    )  # fmt: skip
+    assert feed.status_code == 201, feed.text
+    marker = staff.post(
+        f"{api_url}/v1/events/{event['id']}/markers",
+        json={"clock_s": 1.0, "label": f"<b onmouseover=window.pwned=1>{word}</b>",
+              "tags": ["<u>tag</u>"], "athletes": ["<script>window.pwned='athlete'</script>"]},
+    )  # fmt: skip
+    assert marker.status_code == 201, marker.text
+    context = browser.new_context()
+    page = context.new_page()
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text))
+    sign_in(page, api_url, key(sessions))
+    for path in (f"/?q={word}", f"/events/{event['id']}"):
+        page.goto(api_url + path)
+        page.wait_for_load_state("networkidle")
+        text = page.locator("body").text_content() or ""
+        assert f"{HOSTILE['name']} {word}" in text, path  # shown literally, as text
+        assert page.evaluate("() => window.pwned") is None, path
+        assert page.locator("img[src=x], svg[onload], iframe, b[onmouseover]").count() == 0, path
+    # Injected markup would not run anyway: the browser enforces the page's policy, refusing an
+    # inline script and reporting it.
+    ran = page.evaluate(
+        """() => new Promise((done) => {
+            document.addEventListener("securitypolicyviolation",
+                (e) => done({ran: window.inline === 1, blocked: e.violatedDirective}));
+            const s = document.createElement("script");
+            s.textContent = "window.inline = 1";
+            document.body.append(s);
+            setTimeout(() => done({ran: window.inline === 1, blocked: null}), 2000);
+        })"""
+    )
+    assert ran == {"ran": False, "blocked": "script-src-elem"}
+    page.screenshot(path=str(screenshots() / "hostile-text.png"), full_page=True)
+    context.close()
+
+
+def test_a_planted_session_never_becomes_the_victims(api_url, sessions):
+    # Session fixation: an attacker signs in, plants their cookie in a victim's browser, and
+    # waits for the victim to sign in on it. Signing in always starts a new session.
+    attacker = httpx.Client(base_url=api_url)
+    assert attacker.post("/v1/session", json={"key": key(sessions)}).status_code == 200
+    planted = attacker.cookies["vantage_session"]
+    signed = httpx.post(
+        f"{api_url}/v1/session",
+        json={"key": key(sessions, Role.OPERATOR)},
+        cookies={"vantage_session": planted},
+    )
+    assert signed.status_code == 200
+    fresh = signed.cookies["vantage_session"]
+    assert fresh != planted
+    as_victim = httpx.get(f"{api_url}/v1/session", cookies={"vantage_session": planted})
+    assert as_victim.status_code == 401  # the planted session was ended, not upgraded
+    mine = httpx.get(f"{api_url}/v1/session", cookies={"vantage_session": fresh}).json()["me"]
+    assert mine["role"] == "operator"
+    # A made-up cookie is ignored the same way (nothing to fix a session on).
+    made_up = httpx.post(
+        f"{api_url}/v1/session",
+        json={"key": key(sessions)},
+        cookies={"vantage_session": "attacker-chosen"},
+    )
+    assert made_up.status_code == 200
+    assert made_up.cookies["vantage_session"] != "attacker-chosen"
