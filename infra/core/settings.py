@@ -50,6 +50,9 @@ class StorageSettings(BaseModel):
     bucket: str = "vantage-media"
     part_size_mib: int = Field(default=16, ge=16, le=64)
     presign_expiry_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    unfinished_upload_days: int = Field(default=2, ge=1, le=365)
+    """Multipart uploads left unfinished this long are aborted by the bucket's lifecycle rule
+    (set at ``vantage init``), where the store keeps such rules."""
 
 
 class BrokerSettings(BaseModel):

@@ -26,6 +26,7 @@ from infra.core.settings import MIB, StorageSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import LifecycleRuleTypeDef
 
 # Python's mimetypes maps .ts to Qt Linguist on some systems and lacks the streaming types.
 CONTENT_TYPES = {
@@ -45,6 +46,11 @@ CONTENT_TYPES = {
 
 _MAX_PARTS = 10_000
 _HASH_BLOCK = 4 * MIB
+
+
+UNFINISHED_UPLOADS_RULE = "vantage-abort-unfinished-uploads"
+"""The ID of the bucket lifecycle rule Vantage adds (and replaces, never another)."""
+_NO_LIFECYCLE = frozenset({"NotImplemented", "MalformedXML", "InvalidRequest", "AccessDenied"})
 
 
 def content_type_for(key: str) -> str:
@@ -136,6 +142,38 @@ class ObjectStore:
             code = exc.response.get("Error", {}).get("Code")
             if code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                 raise StorageError(f"cannot create bucket {self.bucket}: {exc}") from exc
+        return True
+
+    def expire_unfinished_uploads(self, days: int) -> bool:
+        """Have the store abort multipart uploads left unfinished for ``days`` (a worker killed
+        mid-upload leaves its parts, billed and invisible): a lifecycle rule of the bucket,
+        added beside the rules the operator has. False when the store keeps no lifecycle rules
+        (``vantage storage verify --repair`` aborts them instead)."""
+        ours: LifecycleRuleTypeDef = {
+            "ID": UNFINISHED_UPLOADS_RULE,
+            "Status": "Enabled",
+            "Filter": {"Prefix": ""},
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": days},
+        }
+        try:
+            try:
+                answer = self._client.get_bucket_lifecycle_configuration(Bucket=self.bucket)
+                rules = [r for r in answer["Rules"] if r.get("ID") != UNFINISHED_UPLOADS_RULE]
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "NoSuchLifecycleConfiguration":
+                    raise
+                rules = []
+            self._client.put_bucket_lifecycle_configuration(
+                Bucket=self.bucket,
+                LifecycleConfiguration={"Rules": [*rules, ours]},
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in _NO_LIFECYCLE or _status(exc) in (405, 501):
+                return False
+            raise StorageError(f"setting the bucket's lifecycle rule failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"object store unreachable: {exc}") from exc
         return True
 
     def allow_cross_origin_reads(self, origins: list[str]) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from infra.core.errors import ChecksumMismatch, NotFound
 from infra.core.settings import MIB
+from infra.core.storage import UNFINISHED_UPLOADS_RULE
 
 pytestmark = pytest.mark.integration
 
@@ -59,3 +60,26 @@ def test_a_changed_object_is_caught_on_download(store, tmp_path):
     with pytest.raises(ChecksumMismatch):
         store.get_file("tests/tamper/x.mp4", tmp_path / "x.mp4")
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_unfinished_uploads_expire_by_a_rule_kept_beside_the_operators(store):
+    client = store._client
+    operators = {
+        "ID": "operator-tmp", "Status": "Enabled", "Filter": {"Prefix": "tmp/"},
+        "Expiration": {"Days": 7},
+    }  # fmt: skip
+    client.put_bucket_lifecycle_configuration(
+        Bucket=store.bucket, LifecycleConfiguration={"Rules": [operators]}
+    )
+    try:
+        assert store.expire_unfinished_uploads(2) is True
+        assert store.expire_unfinished_uploads(3) is True  # replaced, never doubled
+        rules = client.get_bucket_lifecycle_configuration(Bucket=store.bucket)["Rules"]
+        by_id = {rule["ID"]: rule for rule in rules}
+        assert sorted(by_id) == ["operator-tmp", UNFINISHED_UPLOADS_RULE]
+        assert by_id["operator-tmp"]["Expiration"] == {"Days": 7}
+        ours = by_id[UNFINISHED_UPLOADS_RULE]
+        assert ours["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 3}
+    finally:
+        client.delete_bucket_lifecycle(Bucket=store.bucket)
+        assert store.expire_unfinished_uploads(2) is True  # as `vantage init` leaves it

@@ -97,9 +97,17 @@ def init() -> None:
     objects = store(config)
     created = objects.ensure_bucket()
     objects.allow_cross_origin_reads(config.api.media_origins)
+    days = config.storage.unfinished_upload_days
+    expiring = objects.expire_unfinished_uploads(days)
     console.print(
         f"catalog migrated; bucket {config.storage.bucket} {'created' if created else 'present'}"
         f"; signed media readable from {', '.join(config.api.media_origins) or 'this origin only'}"
+        + (
+            f"; unfinished uploads aborted by the store after {days} day(s)"
+            if expiring
+            else "; this store keeps no lifecycle rules: run `vantage storage verify --repair`"
+            " to abort unfinished uploads"
+        )
     )
 
 
