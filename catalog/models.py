@@ -290,6 +290,11 @@ class Segment(Base):
     """The first segment after a gap or a reconnect."""
     program_date_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
     """Wall-clock time of the segment's first frame."""
+    clock_source: Mapped[str] = mapped_column(String(20), default="arrival")
+    """What placed it on the clock: ``arrival`` or the source's ``program-date-time``."""
+    clock_uncertainty_s: Mapped[float | None] = mapped_column(Float)
+    """How far its placement may be off by that source's own resolution; ``None`` when
+    unknown (arrival: as far as the network and the machine delayed it)."""
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     """When the puller closed the segment file (live ingest)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

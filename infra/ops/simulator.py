@@ -16,6 +16,7 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 
@@ -32,11 +33,40 @@ class SimulatedCamera:
     delay_s: float
     url: str
     """Where a puller reads it."""
+    network_delay_s: float = 0.0
+    """How long its segments take to reach a puller after the encoder wrote them (HLS): what
+    a congested contribution link or a starved machine does to arrival, never to the time the
+    encoder stamped."""
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         return
+
+    def do_GET(self) -> None:
+        # A camera's playlist is dated by the simulator, which knows when each frame was
+        # "captured"; ffmpeg would date it by when its muxer started, to the second.
+        parts = self.path.split("?", 1)[0].strip("/").split("/")
+        sim: Simulator | None = getattr(self.server, "sim", None)
+        if sim is None or len(parts) != 2 or parts[1] != "index.m3u8":
+            super().do_GET()
+            return
+        try:
+            text = (sim.folder / parts[0] / "index.m3u8").read_text()
+            sender = sim._sender(parts[0])
+        except (OSError, StopIteration):
+            self.send_error(404)
+            return
+        dated = sender.dated(text)
+        if not any(line and not line.startswith("#") for line in dated.splitlines()):
+            self.send_error(404)  # nothing has reached a receiver yet: not on air
+            return
+        body = dated.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.apple.mpegurl")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-cache")
@@ -45,6 +75,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    sim: Simulator | None = None
 
     def handle_error(self, request: object, client_address: object) -> None:
         # A player or puller hanging up mid-segment is normal for a live origin.
@@ -61,6 +92,56 @@ class _Sender(threading.Thread):
         self.size: tuple[int, int] | None = None
         """Overrides the simulator's picture size (a camera switched to another format)."""
         self.proc: subprocess.Popen[bytes] | None = None
+        self.first_frame: int | None = None
+        """The match frame the running ffmpeg started with: its HLS segment ``n`` starts
+        ``n`` GOPs (two seconds) later."""
+
+    def dated(self, playlist: str) -> str:
+        """The HLS playlist with the capture time of each segment's first frame, to the
+        millisecond (the ground truth a puller's placement is measured against)."""
+        first, sim = self.first_frame, self.sim
+        gop = round(sim.rate * 2)
+        lines = [ln for ln in playlist.splitlines() if not ln.startswith("#EXT-X-PROGRAM-DATE")]
+        if self.cam.network_delay_s > 0:
+            lines = self._delivered(lines)
+        out: list[str] = []
+        for index, line in enumerate(lines):
+            if line.startswith("#EXTINF") and first is not None:
+                uri = next((u for u in lines[index + 1 :] if u and not u.startswith("#")), "")
+                number = uri.rsplit("_", 1)[-1].split(".", 1)[0]
+                if number.isdigit():
+                    wall = sim.wall_of(first + int(number) * gop, self.cam.delay_s)
+                    stamp = datetime.fromtimestamp(wall, UTC).isoformat(timespec="milliseconds")
+                    out.append("#EXT-X-PROGRAM-DATE-TIME:" + stamp.replace("+00:00", "Z"))
+            out.append(line)
+        return "\n".join(out) + "\n"
+
+    def _delivered(self, lines: list[str]) -> list[str]:
+        """The playlist as a receiver ``network_delay_s`` away sees it: segments written
+        less than that long ago have not reached it yet."""
+        folder = self.sim.folder / self.cam.camera.name
+        cutoff = time.time() - self.cam.network_delay_s
+        kept: list[str] = []
+        pending: list[str] = []
+        for line in lines:
+            if line.startswith("#EXT-X-ENDLIST"):
+                continue
+            if line and not line.startswith("#"):
+                try:
+                    arrived = (folder / line).stat().st_mtime <= cutoff
+                except OSError:
+                    arrived = False
+                if not arrived:
+                    break
+                kept += [*pending, line]
+                pending = []
+            elif line.startswith(("#EXTINF", "#EXT-X-DISCONTINUITY")) and not line.startswith(
+                "#EXT-X-DISCONTINUITY-SEQUENCE"
+            ):
+                pending.append(line)
+            else:
+                kept.append(line)
+        return kept
 
     def _output(self) -> list[str]:
         name = self.cam.camera.name
@@ -69,7 +150,7 @@ class _Sender(threading.Thread):
             folder.mkdir(parents=True, exist_ok=True)
             return [
                 "-f", "hls", "-hls_time", "2", "-hls_list_size", "8",
-                "-hls_flags", "delete_segments+program_date_time+independent_segments+temp_file",
+                "-hls_flags", "delete_segments+independent_segments+temp_file",
                 "-hls_segment_filename", str(folder / "seg_%06d.ts"), str(folder / "index.m3u8"),
             ]  # fmt: skip
         if self.sim.protocol == "srt":
@@ -112,6 +193,7 @@ class _Sender(threading.Thread):
                 continue
             frame = sim.frame_at(time.time(), cam.delay_s)
             self.proc = proc = self._start(frame)
+            self.first_frame = frame
             assert proc.stdin is not None
             try:
                 while not sim.stopping.is_set() and not self.paused.is_set():
@@ -157,6 +239,7 @@ class Simulator:
         rate: Fraction = Fraction(25),
         delays: list[float] | None = None,
         bitrate_kbps: int = 2500,
+        network_delays: list[float] | None = None,
     ) -> None:
         if protocol not in PROTOCOLS:
             raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}")
@@ -169,9 +252,11 @@ class Simulator:
         self._senders: list[_Sender] = []
         self._http: _Server | None = None
         self.base_port = base_port
-        for virtual, delay in zip(camera_ring(cameras), delays, strict=True):
+        network = network_delays if network_delays is not None else [0.0] * cameras
+        for virtual, delay, late in zip(camera_ring(cameras), delays, network, strict=True):
             port = base_port + 1 + virtual.index
-            self.cameras.append(SimulatedCamera(virtual, delay, self._url(virtual.name, port)))
+            url = self._url(virtual.name, port)
+            self.cameras.append(SimulatedCamera(virtual, delay, url, late))
             self._senders.append(_Sender(self, self.cameras[-1], port))
 
     def _url(self, name: str, port: int) -> str:
@@ -194,6 +279,7 @@ class Simulator:
             self.folder.mkdir(parents=True)
             handler = functools.partial(_QuietHandler, directory=str(self.folder))
             self._http = _Server(("127.0.0.1", self.base_port), handler)
+            self._http.sim = self
             threading.Thread(target=self._http.serve_forever, daemon=True).start()
         for sender in self._senders:
             sender.start()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -20,7 +21,8 @@ from catalog.models import FeedState, utcnow
 from infra.core.database import session_scope
 from infra.core.queue import send_webhooks_after_commit
 from ingest.live.gate import OriginGate, allowed_origins
-from ingest.live.spool import Anchor, LiveRuntime, commit_ready, drain
+from ingest.live.source_clock import SourceClock
+from ingest.live.spool import Anchor, Committed, LiveRuntime, commit_ready, drain
 from ingest.media.segmenter import (
     LIST_NAME,
     ClosedSegment,
@@ -34,6 +36,7 @@ from ingest.media.segmenter import (
 log = logging.getLogger(__name__)
 
 _TICK_S = 0.2
+_PROBLEM = re.compile(r"\[(?:warning|error|fatal|panic)\]\s*")
 _PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy", "no_proxy"})
 
 
@@ -171,14 +174,26 @@ class FeedPuller(threading.Thread):
                 allowed = allowed_origins(source, live.hls_origins)
                 gate = stack.enter_context(OriginGate(allowed, timeout_s=live.timeout_s))
                 options = replace(options, http_proxy=gate.url)
-            got_any, why, closed = self._run_ffmpeg(source, session_dir, options)
+            clock = None
+            if gate is not None:
+                clock = SourceClock(
+                    source,
+                    proxy=gate.url,
+                    timeout_s=live.timeout_s,
+                    decide_s=live.timeout_s + 2 * live.segment_s,
+                )
+            got_any, why, closed = self._run_ffmpeg(source, session_dir, options, clock)
             refused = gate.summary() if gate else None
         if refused:
             why = refused if not got_any else f"{why}; {refused}"
         return got_any, why, closed
 
     def _run_ffmpeg(
-        self, source: str, session_dir: Path, options: PullOptions
+        self,
+        source: str,
+        session_dir: Path,
+        options: PullOptions,
+        clock: SourceClock | None = None,
     ) -> tuple[bool, str, list[ClosedSegment]]:
         live = self.runtime.settings.live
         argv = [self.runtime.ffmpeg, *puller_args(source, session_dir, options)]
@@ -195,7 +210,11 @@ class FeedPuller(threading.Thread):
         give_up = max(live.timeout_s * 2, live.segment_s * 4, 10.0)
         try:
             while True:
-                done = commit_ready(self.runtime, self.feed_id, session_dir, final=False)
+                # Segments wait in the spool until the source's clock has placed the session.
+                if clock is None or clock.ready(session_dir):
+                    done = commit_ready(self.runtime, self.feed_id, session_dir, final=False)
+                else:
+                    done = Committed(0)
                 now = time.monotonic()
                 if done.count:
                     got_any, last_progress = True, now
@@ -207,8 +226,14 @@ class FeedPuller(threading.Thread):
                     format_note = done.format_change
                     self._set_state(FeedState.LIVE, format_note)
                 elif done.count:
-                    detail = format_note or (
-                        "mezzanine re-encode (source GOP too long)" if options.mezzanine else None
+                    detail = (
+                        format_note
+                        or (clock.note if clock else None)
+                        or (
+                            "mezzanine re-encode (source GOP too long)"
+                            if options.mezzanine
+                            else None
+                        )
                     )
                     self._set_state(FeedState.LIVE, detail)
                 if proc.poll() is not None or self._stop_requested.is_set():
@@ -224,6 +249,8 @@ class FeedPuller(threading.Thread):
             _finish(proc)
         why = _last_error(session_dir / "ffmpeg.log") or f"ffmpeg exited ({proc.returncode})"
         closed = parse_segment_list(_read(session_dir / LIST_NAME))
+        if clock is not None:
+            clock.ready(session_dir)  # decided now, if it was not: the rest is recorded below
         # The puller is gone: what it left (including a half-written last segment) is recorded.
         done = commit_ready(self.runtime, self.feed_id, session_dir, final=True)
         if done.storage_problem:
@@ -252,5 +279,10 @@ def _read(path: Path) -> str:
 
 
 def _last_error(log_path: Path) -> str | None:
+    """ffmpeg's last warning or error (every line carries its level), without the tag."""
     lines = [line.strip() for line in _read(log_path).splitlines() if line.strip()]
-    return lines[-1][:300] if lines else None
+    for line in reversed(lines):
+        found = _PROBLEM.search(line)
+        if found:
+            return line[found.end() :][:300] or None
+    return None

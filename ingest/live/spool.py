@@ -54,6 +54,9 @@ class Anchor:
     settled: int = 0
     """Segments that have bounded ``wall`` so far; after a few the anchor is fixed, so a later
     measured offset (``events sync``) is not undone by arrival jitter."""
+    source: str = "arrival"
+    """What placed the session: ``arrival`` (when segments closed), or the source's own clock
+    (``program-date-time``), which arrival never moves."""
 
     @classmethod
     def load(cls, session_dir: Path) -> Anchor:
@@ -255,6 +258,9 @@ def _insert(
         sha256=digest,
         discontinuity=(first_of_session and bool(previous)) or change is not None,
         program_date_time=datetime.fromtimestamp(wall_start, UTC),
+        clock_source=anchor.source,
+        # The tag is written to the millisecond; arrival's error is not known from here.
+        clock_uncertainty_s=0.001 if anchor.source != "arrival" else None,
         closed_at=closed_at,
     )
     session.add(segment)
@@ -266,6 +272,7 @@ def _insert(
     if closed.duration_s > 0:
         feed.bitrate_kbps = round(size * 8 / closed.duration_s / 1000, 1)
     asset = services.get_asset(asset_id, session=session)
+    asset.clock_source = anchor.source
     if not previous:
         asset.clock_start_s = clock_start
     asset.duration_s = round(clock_start + closed.duration_s - asset.clock_start_s, 6)

@@ -70,7 +70,10 @@ def puller_args(url: str, session_dir: Path, options: PullOptions) -> list[str]:
     reconnect never overwrites the list of a session that is still being drained."""
     protocol = protocol_of(url)
     timeout_us = str(int(options.timeout_s * 1_000_000))
-    args = ["-hide_banner", "-nostdin", "-loglevel", "warning"]
+    # Every line carries its level (the puller reports the last error); an HLS pull logs at
+    # info, where ffmpeg says where its input starts (the source clock needs it).
+    level = "level+info" if protocol == "hls" else "level+warning"
+    args = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", level]
     args += ["-protocol_whitelist", _WHITELISTS[protocol]]
     if protocol == "rtsp":
         args += ["-rtsp_transport", "tcp", "-timeout", timeout_us]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import math
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +26,7 @@ from ingest.live.spool import LiveRuntime, drain
 from ingest.live.supervisor import Supervisor
 from tests import staff
 from tests.conformance import check_master_playlist, check_media_playlist
-from tests.conftest import free_port
+from tests.conftest import RUN_ID, free_port
 from tests.transcode.test_media import decoded_frames
 from transcode import framecode
 
@@ -166,7 +168,6 @@ def test_live_playlists_play_and_gain_renditions(live_event, sessions, api_url, 
     token = signed.split("?token=")[1]
     url = f"{api_url}/v1/segments/{first_rendition[0]}/360p.ts?token={token}"
     still = tmp_path / "still.png"
-    import subprocess
 
     subprocess.run(
         [ffmpeg, "-nostdin", "-loglevel", "error", "-i", url, "-frames:v", "1", str(still)],
@@ -363,6 +364,70 @@ def test_a_dropped_source_is_reconnected_and_the_gap_says_why(
     )
 
 
+def truth_frame(sim: Simulator, delay_s: float, wall: float) -> float:
+    """The match frame a simulated camera captured at ``wall`` (fractional: where in it)."""
+    return (wall - sim.epoch - delay_s) * float(sim.rate)
+
+
+@pytest.mark.media
+def test_a_late_link_places_hls_by_its_program_date_time_to_the_frame(
+    sessions, store, supervisor, ffmpeg, tmp_path
+):
+    """Segments reaching the puller 1.5 s after their encoder wrote them (a congested link; a
+    starved machine does the same to arrival) are placed on the clock by the time the encoder
+    stamped on each, to the frame, without a sync; arrival would have put them 37 frames late
+    (the cause of a camera found 2 s behind on a busy machine)."""
+    sim = Simulator(
+        ffmpeg, cameras=1, protocol="hls", folder=tmp_path / "sim", base_port=free_port(),
+        size=(480, 270), rate=Fraction(25), delays=[0.0], bitrate_kbps=600,
+        network_delays=[1.5],
+    )  # fmt: skip
+    sim.start()
+    try:
+        wait_until(lambda: staff.get(sim.cameras[0].url).status_code == 200, timeout=20)
+        with session_scope(sessions) as session:
+            event = services.create_event(f"Late link {RUN_ID}", session=session)
+            feed = services.add_live_feed(event, "cam1", sim.cameras[0].url, session=session)
+            feed.enabled = True
+            event_id, feed_id = event.id, feed.id
+        wait_until(lambda: len(segments_of(sessions, feed_id)) >= 4, timeout=90)
+        with session_scope(sessions) as session:
+            feed = services.get_feed(feed_id, session=session)
+            feed.enabled = False
+            offset = feed.clock_offset_s
+            origin = services.get_event(event_id, session=session).clock_origin
+            asset = services.find_live_asset(feed_id, session=session)
+            rows = services.recent_segments(asset.id, session=session)
+            assert asset.clock_source == "program-date-time"
+    finally:
+        sim.stop()
+    assert {row.clock_source for row in rows} == {"program-date-time"}
+    assert {row.clock_uncertainty_s for row in rows} == {0.001}
+    assert origin is not None
+    origin_s = (origin if origin.tzinfo else origin.replace(tzinfo=UTC)).timestamp()
+    rate = float(sim.rate)
+    errors, arrival = [], []
+    # (A session's first segment starts with its audio, a frame before its first picture;
+    # picture readers count from the first picture, so it is left out here.)
+    for row in rows[1:4]:
+        # When a frame was captured, inside the segment: the picture nearest that instant on
+        # the clock must be that frame (a placement off by half a frame or more shows another).
+        frame = math.floor(truth_frame(sim, 0.0, origin_s + row.clock_start_s + 0.5 - offset))
+        at = sim.epoch + frame / rate - origin_s + offset
+        code = frame_code_at(store, sessions, feed_id, at, tmp_path)
+        assert code is not None and code.camera == 0
+        errors.append(code.frame - frame)
+        by_arrival = row.closed_at.replace(tzinfo=UTC).timestamp() - row.duration_s
+        arrival.append(
+            round(
+                truth_frame(sim, 0.0, by_arrival)
+                - truth_frame(sim, 0.0, origin_s + row.clock_start_s - offset)
+            )
+        )
+    assert errors == [0, 0, 0], errors
+    assert min(arrival) >= 30, arrival  # what arrival alone would have said
+
+
 @pytest.mark.media
 def test_a_source_that_never_connects_ends_failed(sessions, supervisor, api_url):
     dead = f"http://127.0.0.1:{free_port()}/nobody/index.m3u8"
@@ -480,7 +545,6 @@ def test_a_burst_at_connect_does_not_misplace_the_session(
     """Segments read in a burst (an HLS live edge) closed late; the first real-time segment
     tightens the anchor and the whole session moves to where its content really was."""
     import os
-    import subprocess
 
     from ingest.live.spool import Anchor, record
     from ingest.media.segmenter import ClosedSegment

@@ -108,6 +108,7 @@ def live_benchmark(
             if wanted <= set(done):
                 complete += 1
                 playable.append((max(done[v] for v in wanted) - closed).total_seconds())
+    placement = _placement_error(sessions, store, sim, event_id, feed_ids)
     sync = _sync_error(sessions, store, ffmpeg, event_id, feed_ids)
     return {
         "cameras": cameras,
@@ -121,6 +122,7 @@ def live_benchmark(
         "puller_cpu_percent_per_feed": round(
             100 * sum(cpu.values()) / max(pulled_for, 1) / cameras, 2
         ),
+        "placement_error_ms_before_sync": placement,
         "sync": sync,
         "caliscope": caliscope_offsets(ffmpeg),
     }
@@ -128,6 +130,52 @@ def live_benchmark(
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _placement_error(
+    sessions: Any, store: ObjectStore, sim: Simulator, event_id: str, feed_ids: list[str]
+) -> dict[str, Any]:
+    """How far from the simulator's truth (when each camera's encoder stamped the frame) the
+    segments were placed, before any sync: for the clock source that placed them, and for what
+    arrival (when the segment closed, less its length) would have said of the same segments."""
+    delays = {cam.camera.name: cam.delay_s for cam in sim.cameras}
+    by_source: dict[str, list[float]] = {}
+    arrival: list[float] = []
+    with session_scope(sessions) as session:
+        clock_origin = services.get_event(event_id, session=session).clock_origin
+        if clock_origin is None:
+            return {"error": "nothing was recorded"}
+        origin = _aware(clock_origin).timestamp()
+        picks = []
+        for feed_id in feed_ids:
+            feed = services.get_feed(feed_id, session=session)
+            asset = services.find_live_asset(feed_id, session=session)
+            rows = services.recent_segments(asset.id, session=session) if asset else []
+            for row in rows[1::3][:6]:
+                picks.append((feed_id, feed.name, feed.clock_offset_s, row.clock_start_s,
+                              row.duration_s, row.closed_at, row.clock_source))  # fmt: skip
+    rate = float(sim.rate)
+    with tempfile.TemporaryDirectory() as scratch:
+        for feed_id, name, offset, start, length, closed_at, source in picks:
+            at = start + 0.5
+            code = framecode.read(picture_at(sessions, store, feed_id, at, Path(scratch)))
+            if code is None:
+                continue
+            # The frame shown at ``at`` was stamped at ``truth``; the placement says it began
+            # between ``placed - 1/rate`` and ``placed``: its error is the gap to the middle.
+            truth = sim.wall_of(code.frame, delays[name]) + 0.5 / rate
+            placed = origin + at - offset
+            by_source.setdefault(source, []).append(1000 * (placed - truth))
+            if closed_at is not None:
+                by_arrival = _aware(closed_at).timestamp() - length + (at - start)
+                arrival.append(1000 * (by_arrival - truth))
+    result: dict[str, Any] = {
+        f"placed by {source}": _percentiles([abs(e) for e in errors])
+        for source, errors in by_source.items()
+    }
+    result["what arrival would have said"] = _percentiles([abs(e) for e in arrival])
+    result["goal_ms"] = 1000 / rate
+    return result
 
 
 def _sync_error(sessions: Any, store: ObjectStore, ffmpeg: str, event_id: str,
