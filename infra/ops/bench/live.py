@@ -50,7 +50,12 @@ def _puller_cpu(feed_ids: list[str], seen: dict[int, float]) -> None:
 
 
 def live_benchmark(
-    settings: Settings, *, cameras: int, seconds: float, size: tuple[int, int]
+    settings: Settings,
+    *,
+    cameras: int,
+    seconds: float,
+    size: tuple[int, int],
+    network_delay_s: float = 0.0,
 ) -> dict[str, Any]:
     """Pull ``cameras`` simulated feeds for ``seconds`` through the stack's supervisor and live
     worker; report ingest lag, time to playable, CPU per feed and sync error."""
@@ -60,7 +65,7 @@ def live_benchmark(
     sim = Simulator(
         ffmpeg, cameras=cameras, protocol="hls", folder=settings.home / "bench-simulator",
         base_port=settings.stack.simulator_port + 50, size=size, rate=Fraction(25),
-        delays=[0.08 * i for i in range(cameras)],
+        delays=[0.08 * i for i in range(cameras)], network_delays=[network_delay_s] * cameras,
     )  # fmt: skip
     sim.start()
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
@@ -112,6 +117,7 @@ def live_benchmark(
     sync = _sync_error(sessions, store, ffmpeg, event_id, feed_ids)
     return {
         "cameras": cameras,
+        "network_delay_s": network_delay_s,
         "size": f"{size[0]}x{size[1]}",
         "seconds": round(pulled_for, 1),
         "segments": total,
@@ -161,13 +167,15 @@ def _placement_error(
             code = framecode.read(picture_at(sessions, store, feed_id, at, Path(scratch)))
             if code is None:
                 continue
-            # The frame shown at ``at`` was stamped at ``truth``; the placement says it began
-            # between ``placed - 1/rate`` and ``placed``: its error is the gap to the middle.
-            truth = sim.wall_of(code.frame, delays[name]) + 0.5 / rate
-            placed = origin + at - offset
+            # The picture read at ``at`` is the segment's frame nearest that instant; the
+            # placement says that frame began at ``placed``, its encoder stamped ``truth``.
+            truth = sim.wall_of(code.frame, delays[name])
+            placed = origin + start + round((at - start) * rate) / rate - offset
             by_source.setdefault(source, []).append(1000 * (placed - truth))
             if closed_at is not None:
-                by_arrival = _aware(closed_at).timestamp() - length + (at - start)
+                by_arrival = (
+                    _aware(closed_at).timestamp() - length + (placed - origin - start + offset)
+                )
                 arrival.append(1000 * (by_arrival - truth))
     result: dict[str, Any] = {
         f"placed by {source}": _percentiles([abs(e) for e in errors])

@@ -50,11 +50,23 @@ def live(
     seconds: Annotated[float, typer.Option(min=10)] = 40.0,
     width: Annotated[int, typer.Option()] = 1920,
     height: Annotated[int, typer.Option()] = 1080,
+    network_delay: Annotated[
+        float,
+        typer.Option(min=0, help="Seconds each camera's segments take to reach the puller."),
+    ] = 0.0,
 ) -> None:
-    """Simulated cameras through the running stack: lag, time to playable, CPU, sync error."""
+    """Simulated cameras through the running stack: lag, time to playable, CPU, placement
+    error against the simulator's truth before any sync, and sync error."""
     from infra.ops.bench.live import live_benchmark
 
-    print_json(live_benchmark(settings(), cameras=cameras, seconds=seconds, size=(width, height)))
+    result = live_benchmark(
+        settings(),
+        cameras=cameras,
+        seconds=seconds,
+        size=(width, height),
+        network_delay_s=network_delay,
+    )
+    print_json(result)
 
 
 def _say(line: str) -> None:
