@@ -358,8 +358,9 @@ def test_outputs_are_named_by_feed_id_and_cut_from_the_recordings_ordered(
         event_id = services.create_event(f"Pinned sources {RUN_ID}", session=session).id
     # Two feed names that make one safe file name ("cam_1"): by name, one angle overwrote the other.
     first = [FeedFile("cam 1", clips["cam1"], 0.0), FeedFile("cam_1", clips["cam2"], 0.0)]
+    # No ladders: a replay is cut from the originals.
     assert all(o.ok for o in ingest_files(event_id, first, settings=embedded, sessions=sessions,
-                                          store=store))  # fmt: skip
+                                          store=store, enqueue=False))  # fmt: skip
     with session_scope(sessions) as session:
         feeds = {
             f.name: f.id for f in services.get_event(event_id, session=session, detail=True).feeds
@@ -377,7 +378,7 @@ def test_outputs_are_named_by_feed_id_and_cut_from_the_recordings_ordered(
     # covers the same range: the replay is still cut from the recording it was checked on.
     again = [FeedFile("cam 1", clips["cam3"], 0.0)]
     assert all(o.ok for o in ingest_files(event_id, again, settings=embedded, sessions=sessions,
-                                          store=store))  # fmt: skip
+                                          store=store, enqueue=False))  # fmt: skip
     send_job(embedded, JOB_TASKS["replay"], job_id)
     [job] = wait_for(sessions, [job_id], timeout=240)
     assert job.status is JobStatus.SUCCEEDED, job.error

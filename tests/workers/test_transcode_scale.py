@@ -122,14 +122,15 @@ def _worker(config: Settings, name: str):
     return spawn(argv, config, config.home / f"{name}.log")
 
 
+@pytest.mark.media  # a 720p ladder: run on SQLite and on RabbitMQ; its claims are the same SQL
 def test_a_worker_killed_mid_job_ends_with_the_job_done_once_and_no_orphans(
     embedded, sessions, store, ffmpeg, media_dir
 ):
     side = _side_broker(embedded)
     clip = render_camera(
         ffmpeg,
-        SyntheticCamera(name="cam6", index=5, duration_s=20, width=1280, height=720),
-        media_dir / "cam6-20s.mp4",
+        SyntheticCamera(name="cam6", index=5, duration_s=10, width=1280, height=720),
+        media_dir / "cam6-10s.mp4",
     )
     outcome = ingest(embedded, sessions, store, clip, "worker killed", enqueue=False)
     job_id = outcome.ladder_job_id
