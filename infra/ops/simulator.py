@@ -52,9 +52,13 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
             super().do_GET()
             return
         try:
-            text = (sim.folder / parts[0] / "index.m3u8").read_text()
+            path = sim.folder / parts[0] / "index.m3u8"
             sender = sim._sender(parts[0])
+            written, text = path.stat().st_mtime, path.read_text()
         except (OSError, StopIteration):
+            self.send_error(404)
+            return
+        if written < sender.started_at:  # the last words of the camera's previous ffmpeg
             self.send_error(404)
             return
         dated = sender.dated(text)
@@ -92,6 +96,8 @@ class _Sender(threading.Thread):
         self.size: tuple[int, int] | None = None
         """Overrides the simulator's picture size (a camera switched to another format)."""
         self.proc: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0
+        """When the running ffmpeg started: a playlist written before is a previous one's."""
         self.first_frame: int | None = None
         """The match frame the running ffmpeg started with: its HLS segment ``n`` starts
         ``n`` GOPs (two seconds) later."""
@@ -192,6 +198,7 @@ class _Sender(threading.Thread):
                 time.sleep(0.1)
                 continue
             frame = sim.frame_at(time.time(), cam.delay_s)
+            self.first_frame, self.started_at = None, time.time()
             self.proc = proc = self._start(frame)
             self.first_frame = frame
             assert proc.stdin is not None

@@ -180,7 +180,7 @@ class FeedPuller(threading.Thread):
                     source,
                     proxy=gate.url,
                     timeout_s=live.timeout_s,
-                    decide_s=live.timeout_s + 2 * live.segment_s,
+                    decide_s=live.timeout_s + 4 * live.segment_s,
                 )
             got_any, why, closed = self._run_ffmpeg(source, session_dir, options, clock)
             refused = gate.summary() if gate else None

@@ -232,7 +232,14 @@ def test_sync_lines_cameras_up_to_the_frame(live_event, sessions, store, api_url
     assert code1 is not None and code2 is not None
     assert (code1.camera, code2.camera) == (0, 1)
     offsets = {name: (f["clock_offset_s"], f["clock_confidence"]) for name, f in feeds.items()}
-    assert abs(code1.frame - code2.frame) <= 1, (code1, code2, at, offsets, rows1[-8:], rows2[-8:])
+    with session_scope(sessions) as session:
+        placed = {
+            name: [(s.sequence, s.clock_source, round(s.clock_start_s, 3)) for s in
+                   services.recent_segments(services.find_live_asset(f, session=session).id,
+                                            session=session)]
+            for name, f in (("cam1", cam1), ("cam2", cam2))
+        }  # fmt: skip
+    assert abs(code1.frame - code2.frame) <= 1, (code1, code2, at, offsets, job["output"], placed)
 
 
 @pytest.mark.media

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from infra.core.database import make_engine, make_session_factory
 from infra.core.errors import VantageError
 from infra.core.settings import Settings, get_settings
-from infra.core.storage import ObjectStore
 from transcode.errors import TranscodeError
+
+if TYPE_CHECKING:
+    from infra.core.storage import ObjectStore
 
 console = Console()
 err_console = Console(stderr=True)
@@ -36,6 +38,8 @@ def sessions(config: Settings | None = None) -> sessionmaker[Session]:
 
 
 def store(config: Settings | None = None) -> ObjectStore:
+    from infra.core.storage import ObjectStore  # boto3 only for the commands that need it
+
     return ObjectStore((config or settings()).storage)
 
 

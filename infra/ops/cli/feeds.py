@@ -16,7 +16,6 @@ from infra.core import logs
 from infra.core.database import session_scope
 from infra.core.errors import BadRequest
 from infra.ops.cli.common import console, friendly, print_json, sessions, settings
-from ingest.live.supervisor import Supervisor, make_runtime
 from ingest.media.segmenter import protocol_of
 from transcode.ffmpeg import find_ffmpeg
 
@@ -127,6 +126,8 @@ def supervise() -> None:
     stop_event = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop_event.set())
     signal.signal(signal.SIGINT, lambda *_: stop_event.set())
+    from ingest.live.supervisor import Supervisor, make_runtime
+
     Supervisor(make_runtime(settings())).run(stop_event)
 
 

@@ -18,7 +18,6 @@ from infra.core import logs
 from infra.core.database import make_engine, session_scope
 from infra.core.errors import BadRequest
 from infra.core.settings import get_settings
-from infra.ops import stack
 from infra.ops.cli import access as access_cli
 from infra.ops.cli import bench as bench_cli
 from infra.ops.cli import feeds as feeds_cli
@@ -34,7 +33,6 @@ from infra.ops.cli.common import (
     store,
 )
 from infra.ops.cli.progress import wait_for_jobs
-from ingest.files import ingest_files, parse_feed_argument
 from transcode.profiles import available_profiles, load_profile
 
 app = typer.Typer(no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False)
@@ -119,6 +117,8 @@ def up(
     ] = True,
 ) -> None:
     """Start the embedded stack: SeaweedFS, Redis, Celery workers and the API."""
+    from infra.ops import stack
+
     config = settings()
     for part in stack.embedded_parts(config):
         pid = stack.start(config, part)
@@ -148,6 +148,8 @@ def _init_with_retry(attempts: int = 20) -> None:
 @app.command()
 def down() -> None:
     """Stop what `vantage up` started, and nothing else."""
+    from infra.ops import stack
+
     config = settings()
     parts = [*stack.app_parts(config), *stack.embedded_parts(config)]
     for part in parts:
@@ -159,6 +161,8 @@ def down() -> None:
 @app.command()
 def status() -> None:
     """Each part of the stack and its health."""
+    from infra.ops import stack
+
     table = Table("part", "state", "pid", "detail")
     for part in stack.status(settings()):
         colour = {"running": "green", "external": "cyan"}.get(part.state, "red")
@@ -187,6 +191,8 @@ def doctor() -> None:
 @app.command()
 def serve() -> None:
     """Run the API in the foreground."""
+    from infra.ops import stack
+
     config = settings()
     part = stack.api_part(config)
     raise typer.Exit(subprocess.call(part.argv))
@@ -331,6 +337,8 @@ def ingest_files_command(
     wait: Annotated[bool, typer.Option(help="Wait for the ladders to finish.")] = False,
 ) -> None:
     """Probe, checksum, upload and register one file per feed, then enqueue their ladders."""
+    from ingest.files import ingest_files, parse_feed_argument
+
     config = settings()
     try:
         files = [parse_feed_argument(value) for value in feed]

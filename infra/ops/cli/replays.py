@@ -12,7 +12,6 @@ from catalog import replays as replay_service
 from catalog import services
 from catalog.models import ReplayKind
 from infra.core.database import session_scope
-from infra.core.queue import JOB_TASKS, send_job
 from infra.ops.cli.common import console, friendly, print_json, sessions, settings, store
 from infra.ops.cli.progress import wait_for_jobs
 
@@ -65,6 +64,8 @@ def replay(
         )
         replay_id, job_id = placed.id, placed.job_id
     assert job_id is not None
+    from infra.core.queue import JOB_TASKS, send_job
+
     send_job(config, JOB_TASKS["replay"], job_id)
     console.print(f"replay {replay_id} ordered (job {job_id})")
     if not wait:
