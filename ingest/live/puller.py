@@ -175,7 +175,7 @@ class FeedPuller(threading.Thread):
                 gate = stack.enter_context(OriginGate(allowed, timeout_s=live.timeout_s))
                 options = replace(options, http_proxy=gate.url)
             clock = None
-            if gate is not None:
+            if gate is not None and live.source_clock:
                 clock = SourceClock(
                     source,
                     proxy=gate.url,

@@ -371,6 +371,10 @@ def test_a_dropped_source_is_reconnected_and_the_gap_says_why(
     )
 
 
+def replace_live(settings: Settings, source_clock: bool) -> LiveSettings:
+    return settings.live.model_copy(update={"source_clock": source_clock})
+
+
 def truth_frame(sim: Simulator, delay_s: float, wall: float) -> float:
     """The match frame a simulated camera captured at ``wall`` (fractional: where in it)."""
     return (wall - sim.epoch - delay_s) * float(sim.rate)
@@ -378,35 +382,46 @@ def truth_frame(sim: Simulator, delay_s: float, wall: float) -> float:
 
 @pytest.mark.media
 def test_a_late_link_places_hls_by_its_program_date_time_to_the_frame(
-    sessions, store, supervisor, ffmpeg, tmp_path
+    sessions, store, runtime, ffmpeg, tmp_path
 ):
     """Segments reaching the puller 1.5 s after their encoder wrote them (a congested link; a
     starved machine does the same to arrival) are placed on the clock by the time the encoder
     stamped on each, to the frame, without a sync; arrival would have put them 37 frames late
     (the cause of a camera found 2 s behind on a busy machine)."""
+    from ingest.live.puller import FeedPuller
+
     sim = Simulator(
         ffmpeg, cameras=1, protocol="hls", folder=tmp_path / "sim", base_port=free_port(),
         size=(480, 270), rate=Fraction(25), delays=[0.0], bitrate_kbps=600,
         network_delays=[1.5],
     )  # fmt: skip
+    settings = runtime.settings
+    by_source = replace(
+        runtime, settings=settings.model_copy(update={"live": replace_live(settings, True)})
+    )
     sim.start()
+    puller = None
     try:
         wait_until(lambda: staff.get(sim.cameras[0].url).status_code == 200, timeout=20)
         with session_scope(sessions) as session:
             event = services.create_event(f"Late link {RUN_ID}", session=session)
             feed = services.add_live_feed(event, "cam1", sim.cameras[0].url, session=session)
-            feed.enabled = True
             event_id, feed_id = event.id, feed.id
+        # A puller of its own (the feed is not enabled, so the module's supervisor leaves it).
+        puller = FeedPuller(feed_id, by_source)
+        puller.start()
         wait_until(lambda: len(segments_of(sessions, feed_id)) >= 4, timeout=90)
         with session_scope(sessions) as session:
             feed = services.get_feed(feed_id, session=session)
-            feed.enabled = False
             offset = feed.clock_offset_s
             origin = services.get_event(event_id, session=session).clock_origin
             asset = services.find_live_asset(feed_id, session=session)
             rows = services.recent_segments(asset.id, session=session)
             assert asset.clock_source == "program-date-time"
     finally:
+        if puller is not None:
+            puller.stop()
+            puller.join(30)
         sim.stop()
     assert {row.clock_source for row in rows} == {"program-date-time"}
     assert {row.clock_uncertainty_s for row in rows} == {0.001}
