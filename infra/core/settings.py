@@ -110,6 +110,9 @@ class LiveSettings(BaseModel):
     """A puller does not start (and says so) when the spool has less free space than this."""
     window_segments: int = Field(default=10, ge=3)
     """Segments in a live (sliding-window) playlist."""
+    lease_s: float = Field(default=15.0, ge=2)
+    """How long a supervisor's hold on a feed lasts without renewal: a dead supervisor's feeds
+    are taken over by another this long after it stopped renewing."""
     source_clock: bool = False
     """Place HLS sources by their own ``EXT-X-PROGRAM-DATE-TIME`` instead of arrival time.
     Exact against the encoder's stamps; off by default while the content sync is made to agree

@@ -40,10 +40,12 @@ class Supervisor:
     """Runs pullers for the enabled feeds it holds a lease on. Several supervisors (on several
     hosts) share the feeds: a lease is renewed every poll and taken over once it expires."""
 
-    def __init__(self, runtime: LiveRuntime, poll_s: float = 1.0, lease_s: float = 15.0) -> None:
+    def __init__(
+        self, runtime: LiveRuntime, poll_s: float = 1.0, lease_s: float | None = None
+    ) -> None:
         self.runtime = runtime
         self.poll_s = poll_s
-        self.lease_s = lease_s
+        self.lease_s = lease_s if lease_s is not None else runtime.settings.live.lease_s
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.pullers: dict[str, FeedPuller] = {}
 

@@ -35,8 +35,8 @@ def test_a_killed_supervisor_loses_and_duplicates_nothing(embedded, sessions, ff
 
     def supervise() -> subprocess.Popen[bytes]:
         log = (embedded.home / "supervisor.log").open("ab")
-        return subprocess.Popen(argv, env=settings_env(embedded), stdout=log, stderr=log,
-                                start_new_session=True)  # fmt: skip
+        env = {**settings_env(embedded), "VANTAGE_LIVE__LEASE_S": "4"}  # a quick takeover
+        return subprocess.Popen(argv, env=env, stdout=log, stderr=log, start_new_session=True)
 
     first = supervise()
     try:
