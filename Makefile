@@ -77,7 +77,7 @@ unit: install
 
 test-external: install
 	VANTAGE_TEST_DATABASE_URL=$(TEST_DATABASE_URL) VANTAGE_TEST_BROKER_URL=$(TEST_BROKER_URL) \
-		$(BIN)/pytest -n $(JOBS) -m "integration and not browser and not media"
+		$(BIN)/pytest -n $(JOBS) -m "integration and not browser and not media and not broker"
 
 # The broker-sensitive tests (queues, chords, redelivery, the reconciler) on RabbitMQ.
 test-amqp: install
