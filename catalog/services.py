@@ -109,6 +109,37 @@ def create_event(
     return event
 
 
+def settle_clock_origin(
+    event: Event,
+    *,
+    session: Session,
+    wall_clock: datetime | None = None,
+    timecode_s: float | None = None,
+) -> tuple[datetime | None, float | None]:
+    """Give the event the origins it does not have yet, and return the ones it has.
+
+    Each origin is written only where it is still unset, in one statement: when two feeds place
+    their first recordings at the same moment, the first write wins and the other feed reads it
+    back, so both sit on the one clock (a read-then-write would let the later one move the
+    origin under the first feed's segments)."""
+    if wall_clock is not None:
+        session.execute(
+            update(Event)
+            .where(Event.id == event.id, Event.clock_origin.is_(None))
+            .values(clock_origin=wall_clock)
+            .execution_options(synchronize_session=False)
+        )
+    if timecode_s is not None:
+        session.execute(
+            update(Event)
+            .where(Event.id == event.id, Event.timecode_origin.is_(None))
+            .values(timecode_origin=timecode_s)
+            .execution_options(synchronize_session=False)
+        )
+    session.refresh(event, ["clock_origin", "timecode_origin"])
+    return event.clock_origin, event.timecode_origin
+
+
 # -- feeds ---------------------------------------------------------------------------------------
 
 

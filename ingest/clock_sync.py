@@ -20,7 +20,7 @@ from catalog.models import Asset, AssetKind, Feed, Gap, Segment
 from infra.core.database import session_scope
 from infra.core.errors import BadRequest
 from infra.core.storage import ObjectStore
-from ingest.media.sync import measure_offset, sync_clip_args
+from ingest.media.sync import measure_offset, picture_lead, sync_clip_args
 from transcode import pictures
 from transcode.errors import FFmpegError, MediaError
 from transcode.ffmpeg import run_ffmpeg
@@ -76,8 +76,9 @@ def _span(session: Session, feed_id: str) -> _Span | None:
 
 def _cut(
     ffmpeg: str, store: ObjectStore, span: _Span, start: float, end: float, folder: Path
-) -> Path:
-    """The feed's media for event-clock [start, end] as one local file."""
+) -> tuple[Path, float]:
+    """The feed's media for event-clock [start, end] as one local file, and the event time its
+    first moment sits at (later than ``start`` when the recording has a hole there)."""
     wanted = [p for p in span.pieces if p[1] < end and p[1] + p[2] > start]
     joined = folder / f"{span.feed_id}.joined"
     with joined.open("wb") as out:
@@ -87,12 +88,16 @@ def _cut(
             out.write(part.read_bytes())
             part.unlink()
     first = wanted[0][1]
+    begins = max(start, first)
+    # A segment sits on the clock by its first picture; ffmpeg seeks from the file's first
+    # packet, which may be sound a little before it.
+    into = begins - first + picture_lead(joined)
     clip = folder / f"{span.feed_id}.mkv"
     try:
-        run_ffmpeg(ffmpeg, sync_clip_args(joined, start - first, end - start, clip), timeout_s=300)
+        run_ffmpeg(ffmpeg, sync_clip_args(joined, into, end - begins, clip), timeout_s=300)
     except FFmpegError as exc:
         raise MediaError(f"{span.name}: cannot cut {start:.1f}-{end:.1f} s for sync") from exc
-    return clip
+    return clip, begins
 
 
 def sync_event(
@@ -122,13 +127,15 @@ def sync_event(
     results = []
     with tempfile.TemporaryDirectory(prefix="vantage-sync-") as scratch:
         folder = Path(scratch)
-        ref_clip = _cut(ffmpeg, store, ref, start, end, folder)
+        ref_clip, ref_begins = _cut(ffmpeg, store, ref, start, end, folder)
         for span in spans:
             if span is ref:
                 continue
-            clip = _cut(ffmpeg, store, span, start, end, folder)
+            clip, begins = _cut(ffmpeg, store, span, start, end, folder)
             estimate = measure_offset(ffmpeg, ref_clip, clip, max_lag_s=(end - start) / 3)
-            correction = round(estimate.offset_s, 4)
+            # A moment ``t`` into this clip is at ``begins + t``; the reference shows it
+            # ``offset_s`` later into its own clip, at ``ref_begins + t + offset_s``.
+            correction = round(ref_begins - begins + estimate.offset_s, 4)
             with session_scope(sessions) as session:
                 _move(session, span, correction)
                 feed = services.get_feed(span.feed_id, session=session)

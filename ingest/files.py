@@ -158,7 +158,10 @@ def _place_on_clock(
         origin = origin_for(
             EventOrigin(event.clock_origin, event.timecode_origin), list(references.values())
         )
-        event.clock_origin, event.timecode_origin = origin.wall_clock, origin.timecode_s
+        # Files of the same event ingested at once: the first to set an origin sets it for all.
+        origin = EventOrigin(*services.settle_clock_origin(
+            event, wall_clock=origin.wall_clock, timecode_s=origin.timecode_s, session=session
+        ))  # fmt: skip
     placements = {}
     for index, (source, reference) in references.items():
         placement = place(source, reference, origin, files[index].offset_s)

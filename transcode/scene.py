@@ -113,6 +113,20 @@ def _pitch_lines() -> list[NDArray[np.float64]]:
 _LINES = _pitch_lines()
 
 
+def match_sound(start_s: float) -> str:
+    """An ffmpeg ``aevalsrc`` source of the match's sound when its clock reads ``start_s`` at the
+    source's first sample: one 4 ms click in every second of match time, at a pseudo-random
+    moment of its first 0.6 s and at its own loudness. Clicks on whole seconds would line up
+    just as well one or two seconds off; these line up only at the true offset."""
+    w = f"(t+{start_s:.6f})"
+    second = f"floor({w})"
+    at = f"0.6*mod(sin({second}*78.233)*43758.5453\\,1)"
+    level = f"(0.1+0.8*mod(sin({second}*12.9898)*43758.5453\\,1))"
+    into = f"(mod({w}\\,1)-{at})"
+    click = f"if(between({into}\\,0\\,0.004)\\,{level}*sin(2*PI*2500*t)\\,0)"
+    return f"aevalsrc={click}:s=48000:c=mono"
+
+
 def smpte(frame: int, rate: Fraction, start_s: float = 0.0) -> str:
     """The non-drop label of event frame ``frame`` when frame 0 is at ``start_s`` of the day."""
     return timecode.from_frame_number(round(start_s * round(rate)) + frame, rate, drop=False)

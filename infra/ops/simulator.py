@@ -1,9 +1,10 @@
 """``vantage simulate``: virtual cameras around one synthetic match, served live on loopback.
 
 Each camera renders the shared scene (:mod:`transcode.scene`) from its own position, with its
-name, timecode and frame code in the picture and sync clicks on every whole second of match time
-in its sound. A camera's ``delay_s`` is a known latency: at any instant it shows the match as it
-was ``delay_s`` earlier, which is what content-based offset measurement must find.
+name, timecode and frame code in the picture and the match's clicks in its sound
+(:func:`transcode.scene.match_sound`). A camera's ``delay_s`` is a known latency: at any
+instant it shows the match as it was ``delay_s`` earlier, which is what content-based offset
+measurement must find.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 
-from transcode.scene import VirtualCamera, camera_ring, render
+from transcode.scene import VirtualCamera, camera_ring, match_sound, render
 
 log = logging.getLogger(__name__)
 
@@ -167,13 +168,7 @@ class _Sender(threading.Thread):
         sim = self.sim
         width, height = self.size or sim.size
         world_t0 = float(Fraction(first_frame) / sim.rate)
-        # A click on every whole second of match time, each second at its own loudness (a fixed
-        # pseudo-random sequence), so the clicks line cameras up without a whole-second ambiguity.
-        w = f"(t+{world_t0:.6f})"
-        level = f"(0.1+0.8*mod(sin(floor({w})*12.9898)*43758.5453\\,1))"
-        click = (
-            f"aevalsrc=if(lt(mod({w}\\,1)\\,0.004)\\,{level}*sin(2*PI*2500*t)\\,0):s=48000:c=mono"
-        )
+        click = match_sound(world_t0)
         gop = str(round(sim.rate * 2))
         argv = [
             sim.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error",

@@ -220,11 +220,12 @@ def _insert(
 ) -> Recorded:
     feed = services.get_feed(feed_id, session=session)
     event = services.get_event(event_id, session=session)
-    if event.clock_origin is None:
-        event.clock_origin = datetime.fromtimestamp(wall_start, UTC)
     origin = event.clock_origin
-    if origin.tzinfo is None:  # SQLite hands back naive datetimes
-        origin = origin.replace(tzinfo=UTC)
+    if origin is None:  # the event's first recording: it sets the clock, unless another just did
+        origin, _ = services.settle_clock_origin(
+            event, wall_clock=datetime.fromtimestamp(wall_start, UTC), session=session
+        )
+        assert origin is not None
     clock_start = round(wall_start - origin.timestamp() + feed.clock_offset_s, 6)
     previous = services.recent_segments(asset_id, session=session, limit=1)
     first_of_session = not any(s.key.startswith(key.rsplit("/", 1)[0] + "/") for s in previous)

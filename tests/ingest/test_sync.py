@@ -8,6 +8,7 @@ import pytest
 
 from ingest.media.sync import measure_offset
 from transcode.ffmpeg import base_args, run_ffmpeg
+from transcode.scene import match_sound
 
 CALISCOPE = Path(__file__).resolve().parents[3] / "shared" / "media" / "caliscope-4cam"
 
@@ -47,6 +48,29 @@ def test_audio_clicks_give_the_offset_to_the_millisecond(ffmpeg, tmp_path):
     assert estimate.method == "audio"
     assert estimate.offset_s == pytest.approx(0.37, abs=0.002)
     assert estimate.confidence > 0.5
+
+
+def match_clip(ffmpeg: str, out: Path, start_s: float) -> Path:
+    """Twelve seconds of the simulated match's sound, its clock reading ``start_s`` at 0."""
+    run_ffmpeg(
+        ffmpeg,
+        [*base_args(), "-f", "lavfi", "-i", f"{match_sound(start_s)}:d=12",
+         "-c:a", "aac", "-b:a", "96k", str(out)],
+    )  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize("late_s", [0.0005, 0.4005, 2.1034, -1.2997, -3.0])
+def test_the_match_sound_gives_any_offset_with_confidence(ffmpeg, tmp_path, late_s):
+    """Offsets between envelope samples and whole seconds apart: each measured to the
+    millisecond, and confidently (two recordings of one click rarely fall on the same
+    millisecond; clicks a whole second apart must never line up as well as the true lag)."""
+    reference = match_clip(ffmpeg, tmp_path / "ref.mp4", 100.0)
+    other = match_clip(ffmpeg, tmp_path / "other.mp4", 100.0 + late_s)
+    estimate = measure_offset(ffmpeg, reference, other, max_lag_s=4.0)
+    assert estimate.method == "audio"
+    assert estimate.offset_s == pytest.approx(late_s, abs=0.001)
+    assert estimate.confidence > 0.7
 
 
 def _ground_truth() -> dict[int, dict[int, float]]:
