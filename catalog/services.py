@@ -122,20 +122,15 @@ def settle_clock_origin(
     their first recordings at the same moment, the first write wins and the other feed reads it
     back, so both sit on the one clock (a read-then-write would let the later one move the
     origin under the first feed's segments)."""
-    if wall_clock is not None:
-        session.execute(
-            update(Event)
-            .where(Event.id == event.id, Event.clock_origin.is_(None))
-            .values(clock_origin=wall_clock)
-            .execution_options(synchronize_session=False)
-        )
-    if timecode_s is not None:
-        session.execute(
-            update(Event)
-            .where(Event.id == event.id, Event.timecode_origin.is_(None))
-            .values(timecode_origin=timecode_s)
-            .execution_options(synchronize_session=False)
-        )
+    wanted = ((Event.clock_origin, wall_clock), (Event.timecode_origin, timecode_s))
+    for column, value in wanted:
+        if value is not None:
+            session.execute(
+                update(Event)
+                .where(Event.id == event.id, column.is_(None))
+                .values({column: value})
+                .execution_options(synchronize_session=False)
+            )
     session.refresh(event, ["clock_origin", "timecode_origin"])
     return event.clock_origin, event.timecode_origin
 
